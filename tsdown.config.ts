@@ -1,0 +1,13 @@
+import { defineConfig } from "tsdown";
+
+// Dual build: ESM for `import`, CJS for `require`, each with its own declarations,
+// so both module systems get types that match what they load.
+export default defineConfig({
+  entry: ["src/index.ts"],
+  format: ["esm", "cjs"],
+  platform: "node",
+  target: "node20",
+  dts: true,
+  clean: true,
+  sourcemap: true,
+});
