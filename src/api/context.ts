@@ -1,0 +1,150 @@
+/**
+ * `promising.context`: a fresh PromisingContext around a block (`.run`) or around every call
+ * of a function (decorator form). Unlike `promising.function`, it returns what the block or
+ * function returns, not a Promise.
+ */
+import { PromisingContext } from "../core/context.ts";
+import {
+  CONTEXT_KEYS,
+  type ContextOptions,
+  decorationError,
+  isPlainOptionsObject,
+  validateOptions,
+} from "../core/options.ts";
+import { type Sentinel, UNCHANGED } from "../core/sentinels.ts";
+import { applyDecorator, type Wrapping } from "./decorate.ts";
+
+type AnyFunction = (...args: any[]) => any;
+
+export type ContextOverrides = { [K in keyof ContextOptions]?: ContextOptions[K] | Sentinel<"UNCHANGED"> };
+
+/** A function whose every call runs inside a fresh PromisingContext and returns the function's own result. */
+export interface ContextFunction<A extends unknown[] = any[], R = any, This = unknown> {
+  (this: This, ...args: A): R;
+  /** The same function with call-time overrides of the context options. */
+  with(overrides: ContextOverrides): ContextFunction<A, R, This>;
+  readonly original: (this: This, ...args: A) => R;
+}
+
+/** The result of `promising.context(options)`: run a block in a fresh context, or decorate. */
+export interface ContextFactory {
+  /** Runs `block` in a fresh context; returns exactly what the block returns. */
+  run<R>(block: (context: PromisingContext) => R): R;
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): ContextFunction<A, R, This>;
+  <This, A extends unknown[], R>(
+    value: (this: This, ...args: A) => R,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
+  ): any;
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
+}
+
+export interface PromisingContextApi {
+  (options?: ContextOptions): ContextFactory;
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): ContextFunction<A, R, This>;
+  <This, A extends unknown[], R>(
+    value: (this: This, ...args: A) => R,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
+  ): any;
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
+}
+
+interface ContextFunctionState {
+  readonly original: AnyFunction;
+  readonly options: Record<string, unknown>;
+  readonly receiver: { value: unknown } | null;
+  /** Shared by bound copies, so a method learns its `Class.method` name once. */
+  readonly naming: { namespace: string | null; given: boolean };
+}
+
+const kState = Symbol("promising-ts.context-function");
+
+function stateOf(fn: unknown): ContextFunctionState {
+  const state = (fn as { [kState]?: ContextFunctionState } | null)?.[kState];
+  if (state === undefined) throw new TypeError("Expected a function wrapped by promising.context.");
+  return state;
+}
+
+function makeContextFunction(state: ContextFunctionState): ContextFunction {
+  const { original, options, receiver, naming } = state;
+  const callInContext = (thisArg: unknown, args: unknown[]) =>
+    new PromisingContext({ ...options, namespace: naming.namespace }, decorationError).run(() =>
+      original.apply(thisArg, args),
+    );
+  const wrapper =
+    receiver === null
+      ? function (this: unknown, ...args: unknown[]) {
+          return callInContext(this, args);
+        }
+      : (...args: unknown[]) => callInContext(receiver.value, args);
+  Object.defineProperty(wrapper, "name", { value: original.name, configurable: true });
+  Object.defineProperty(wrapper, "length", { value: original.length, configurable: true });
+  Object.defineProperty(wrapper, kState, { value: state });
+  Object.defineProperty(wrapper, "original", { value: original });
+  Object.defineProperty(wrapper, "with", {
+    value: (overrides: ContextOverrides) => {
+      validateOptions(
+        overrides,
+        CONTEXT_KEYS,
+        `${original.name || "context function"}.with`,
+        decorationError,
+        true,
+      );
+      const merged = { ...options };
+      for (const [key, value] of Object.entries(overrides)) {
+        if (value !== undefined && value !== UNCHANGED) merged[key] = value;
+      }
+      const given = overrides.namespace !== undefined && overrides.namespace !== UNCHANGED;
+      return makeContextFunction({
+        original,
+        options: merged,
+        receiver,
+        naming: given ? { namespace: merged.namespace as string | null, given } : naming,
+      });
+    },
+  });
+  return wrapper as unknown as ContextFunction;
+}
+
+const contextWrapping: Wrapping = {
+  apiName: "promising.context",
+  wrap(fn, options) {
+    const given = options.namespace !== undefined;
+    return makeContextFunction({
+      original: fn,
+      options,
+      receiver: null,
+      naming: { namespace: given ? (options.namespace as string | null) : fn.name || null, given },
+    });
+  },
+  bind(wrapper, receiver) {
+    return makeContextFunction({ ...stateOf(wrapper), receiver: { value: receiver } });
+  },
+  nameMethod(wrapper, namespace) {
+    const { naming } = stateOf(wrapper);
+    if (!naming.given) naming.namespace = namespace;
+  },
+};
+
+function makeFactory(options: Record<string, unknown>): ContextFactory {
+  const factory = ((...target: unknown[]) =>
+    applyDecorator(contextWrapping, options, target)) as ContextFactory;
+  factory.run = (block) => new PromisingContext(options, decorationError).run(block);
+  return factory;
+}
+
+/**
+ * `promising.context(options).run(block)`, `promising.context(options)(fn)`, `promising.context(fn)`,
+ * and `@promising.context` / `@promising.context(options)` on methods.
+ */
+export const promisingContext: PromisingContextApi = ((...args: unknown[]): unknown => {
+  if (args.length === 0) return makeFactory({});
+  const [first] = args;
+  if (args.length === 1 && (first === undefined || isPlainOptionsObject(first))) {
+    const options = first ?? {};
+    validateOptions(options, CONTEXT_KEYS, "promising.context", decorationError);
+    const defined: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(options)) if (value !== undefined) defined[key] = value;
+    return makeFactory(defined);
+  }
+  return applyDecorator(contextWrapping, {}, args);
+}) as PromisingContextApi;

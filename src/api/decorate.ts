@@ -1,0 +1,177 @@
+/**
+ * The decorator forms shared by `promising.function` and `promising.context`:
+ * a plain call on a function, TC39 standard method decorators, and legacy
+ * `experimentalDecorators` method decorators. The concrete wrapper is supplied by the caller.
+ */
+import { DecorationError } from "../core/errors.ts";
+import { describeValue } from "../core/sentinels.ts";
+
+type AnyFunction = (...args: any[]) => any;
+
+/** How one API (function or context) wraps a function and binds a wrapper to a receiver. */
+export interface Wrapping {
+  readonly apiName: string;
+  /** Wraps `fn`; `namespace` is the default namespace (function name, or Class.method later). */
+  wrap(fn: AnyFunction, options: Record<string, unknown>): AnyFunction;
+  /** A wrapper that calls with `this === receiver` whatever the call site (for `obj.method.with()`). */
+  bind(wrapper: AnyFunction, receiver: object): AnyFunction;
+  /** Tells a method wrapper its `Class.method` name (ignored when a namespace was given explicitly). */
+  nameMethod(wrapper: AnyFunction, namespace: string): void;
+}
+
+interface StandardContext {
+  kind: string;
+  name: string | symbol;
+  static: boolean;
+  private: boolean;
+  addInitializer(initializer: (this: unknown) => void): void;
+}
+
+function isStandardContext(value: unknown): value is StandardContext {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as StandardContext).kind === "string" &&
+    typeof (value as StandardContext).addInitializer === "function"
+  );
+}
+
+function isLegacyCall(args: unknown[]): args is [object, string | symbol, PropertyDescriptor] {
+  const [target, key, descriptor] = args;
+  return (
+    args.length === 3 &&
+    (typeof target === "object" || typeof target === "function") &&
+    target !== null &&
+    (typeof key === "string" || typeof key === "symbol") &&
+    descriptor !== null &&
+    typeof descriptor === "object"
+  );
+}
+
+/** Applies the decorator once options are known: `(fn)`, `(fn, context)` or `(target, key, descriptor)`. */
+export function applyDecorator(
+  wrapping: Wrapping,
+  options: Record<string, unknown>,
+  args: unknown[],
+): unknown {
+  if (isLegacyCall(args)) return decorateLegacy(wrapping, options, ...args);
+  const [fn, context] = args;
+  if (typeof fn !== "function") {
+    throw new DecorationError(
+      `${wrapping.apiName} can only decorate a function or a method; got ${describeValue(fn)}.`,
+    );
+  }
+  if (args.length === 2 && isStandardContext(context))
+    return decorateStandard(wrapping, options, fn as AnyFunction, context);
+  if (args.length !== 1) {
+    throw new DecorationError(
+      `${wrapping.apiName}(fn) takes exactly one function; to pass options use ${wrapping.apiName}(options, fn) or ${wrapping.apiName}(options)(fn).`,
+    );
+  }
+  return wrapping.wrap(fn as AnyFunction, options);
+}
+
+function methodNamespace(owner: unknown, key: string | symbol): string {
+  const className =
+    typeof owner === "function"
+      ? owner.name
+      : (owner as { constructor?: { name?: string } })?.constructor?.name;
+  return className ? `${className}.${String(key)}` : String(key);
+}
+
+function decorateStandard(
+  wrapping: Wrapping,
+  options: Record<string, unknown>,
+  fn: AnyFunction,
+  context: StandardContext,
+) {
+  if (context.kind !== "method") {
+    throw new DecorationError(
+      `${wrapping.apiName} decorates functions and methods (instance or static); it cannot decorate a ${context.kind}. Getters, setters, fields and classes are out of scope.`,
+    );
+  }
+  const wrapper = wrapping.wrap(fn, options);
+  const key = context.name;
+  let installed = false;
+  context.addInitializer(function (this: unknown) {
+    if (installed || context.private) return;
+    installed = true;
+    const home = context.static ? (this as object) : findHome(this as object, key);
+    if (home === null) return;
+    wrapping.nameMethod(wrapper, methodNamespace(home, key));
+    if (Object.getOwnPropertyDescriptor(home, key)?.value === wrapper)
+      installBindingGetter(wrapping, home, key, wrapper);
+  });
+  return wrapper;
+}
+
+function decorateLegacy(
+  wrapping: Wrapping,
+  options: Record<string, unknown>,
+  target: object,
+  key: string | symbol,
+  descriptor: PropertyDescriptor,
+): PropertyDescriptor {
+  if (typeof descriptor.value !== "function") {
+    throw new DecorationError(
+      `${wrapping.apiName} decorates methods; ${String(key)} is a getter, setter or field, which is out of scope.`,
+    );
+  }
+  const wrapper = wrapping.wrap(descriptor.value as AnyFunction, options);
+  wrapping.nameMethod(wrapper, methodNamespace(target, key));
+  // Legacy decorators cannot run code after the class is complete, and returning an accessor
+  // would break other decorators stacked around this one (they expect `descriptor.value`).
+  // So the descriptor stays a plain method, and the per-instance binding that makes
+  // `obj.method.with(...)` keep `this` is installed one microtask later, if still ours.
+  queueMicrotask(() => {
+    if (Object.getOwnPropertyDescriptor(target, key)?.value === wrapper)
+      installBindingGetter(wrapping, target, key, wrapper);
+  });
+  return { ...descriptor, value: wrapper };
+}
+
+/** The object on the prototype chain of `instance` that defines `key`. */
+function findHome(instance: object, key: string | symbol): object | null {
+  for (let proto = Object.getPrototypeOf(instance); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    if (Object.hasOwn(proto, key)) return proto;
+  }
+  return null;
+}
+
+/**
+ * Replaces the method on `home` by an accessor that returns, per receiver, a wrapper bound to
+ * it (cached, so `obj.method === obj.method`). Reading through `home` itself gives the
+ * unbound wrapper for prototypes and a class-bound one for static methods.
+ */
+function installBindingGetter(
+  wrapping: Wrapping,
+  home: object,
+  key: string | symbol,
+  wrapper: AnyFunction,
+): void {
+  const bound = new WeakMap<object, AnyFunction>();
+  const isStatic = typeof home === "function";
+  Object.defineProperty(home, key, {
+    configurable: true,
+    enumerable: false,
+    get(this: unknown) {
+      if (
+        (this === home && !isStatic) ||
+        this === null ||
+        (typeof this !== "object" && typeof this !== "function")
+      ) {
+        return wrapper;
+      }
+      let result = bound.get(this);
+      if (result === undefined) {
+        result = wrapping.bind(wrapper, this);
+        bound.set(this, result);
+      }
+      return result;
+    },
+    set(this: object, value: unknown) {
+      // Assignment shadows the method on the receiver, as it would for a plain method.
+      Object.defineProperty(this, key, { value, writable: true, configurable: true, enumerable: true });
+    },
+  });
+}

@@ -1,0 +1,315 @@
+/**
+ * `promising.function`: turns a function into one that returns a promising.Promise.
+ * Options are validated and frozen into a CallSpec at decoration time, so a call only
+ * creates the promise (core/promise.ts) and nothing else.
+ */
+import type { PromisingContext } from "../core/context.ts";
+import { DecorationError } from "../core/errors.ts";
+import {
+  decorationError,
+  FUNCTION_KEYS,
+  type FunctionOptions,
+  type FunctionOverrides,
+  isPlainOptionsObject,
+  validateOptions,
+} from "../core/options.ts";
+import {
+  type CallSpec,
+  createCallPromise,
+  type PromisingPromise,
+  WORK_CALLABLE,
+  WORK_POOL,
+  WORK_SYNC_FN,
+} from "../core/promise.ts";
+import { describeValue, RECURSIVELY, UNCHANGED } from "../core/sentinels.ts";
+import { getThreadBridge } from "../core/thread-contract.ts";
+import type { TreeNode } from "../core/tree.ts";
+import { applyDecorator, type Wrapping } from "./decorate.ts";
+
+type AnyFunction = (...args: any[]) => any;
+
+/** A decorated function: same parameters, returns a promising.Promise of the unpacked result. */
+export interface PromisingFunction<A extends unknown[] = any[], R = any, This = unknown> {
+  (this: This, ...args: A): PromisingPromise<Awaited<R>>;
+  /** A function with the same signature whose options are overridden for its calls. */
+  with(overrides: FunctionOverrides): PromisingFunction<A, R, This>;
+  /**
+   * Entry point: calls the function as a fresh root, awaits its result and (by default) every
+   * descendant, and returns the result. A no-op at module top level inside a pool worker.
+   */
+  run(...args: A): Promise<Awaited<R>>;
+  /** The function that was decorated. */
+  readonly original: (this: This, ...args: A) => R;
+}
+
+interface FunctionState {
+  readonly original: AnyFunction;
+  readonly isAsync: boolean;
+  /** Validated options, `undefined`/`UNCHANGED` already dropped. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly spec: CallSpec;
+  readonly namespaceGiven: boolean;
+  readonly receiver: { value: unknown } | null;
+  runSpec: CallSpec | null;
+}
+
+const kState = Symbol("promising-ts.function");
+
+/** `instanceof PromisingFunction` holds for every decorated function (and its `.with()` / bound forms). */
+export const PromisingFunction = function PromisingFunction(): never {
+  throw new TypeError("PromisingFunction is not constructed directly; use promising.function(fn).");
+} as unknown as {
+  readonly prototype: PromisingFunction;
+  [Symbol.hasInstance](value: unknown): value is PromisingFunction;
+};
+Object.setPrototypeOf(PromisingFunction.prototype, Function.prototype);
+Object.defineProperty(PromisingFunction, Symbol.hasInstance, {
+  value: (value: unknown) => typeof value === "function" && kState in value,
+});
+
+function stateOf(fn: unknown): FunctionState {
+  const state = (fn as { [kState]?: FunctionState } | null)?.[kState];
+  if (state === undefined)
+    throw new TypeError("Expected a promising function (created by promising.function).");
+  return state;
+}
+
+function functionTag(fn: Function): string {
+  return Object.prototype.toString.call(fn);
+}
+
+function checkDecoratable(fn: unknown): asserts fn is AnyFunction {
+  if (typeof fn !== "function") {
+    throw new DecorationError(`promising.function can only decorate a function; got ${describeValue(fn)}.`);
+  }
+  if (kState in fn) {
+    throw new DecorationError(
+      "This function is already a promising function; use .with(overrides) to change its options.",
+    );
+  }
+  if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) {
+    throw new DecorationError(
+      `promising.function cannot decorate a class (${fn.name}); decorate its methods instead.`,
+    );
+  }
+  const tag = functionTag(fn);
+  if (tag === "[object GeneratorFunction]" || tag === "[object AsyncGeneratorFunction]") {
+    throw new DecorationError(
+      `promising.function does not support generator functions (${fn.name || "anonymous"}).`,
+    );
+  }
+}
+
+/** Enforces the useThreadPool rules (SPEC 2.2, 4.4) on the merged options. */
+function checkUseThreadPool(
+  state: { original: AnyFunction; isAsync: boolean },
+  options: Record<string, unknown>,
+): void {
+  const name = state.original.name || "anonymous function";
+  if (state.isAsync) {
+    if (options.useThreadPool !== undefined) {
+      throw new DecorationError(
+        `useThreadPool is not allowed on async functions (${name}): they always run on the event loop. Remove the option.`,
+      );
+    }
+    return;
+  }
+  if (typeof options.useThreadPool !== "boolean") {
+    throw new DecorationError(
+      `${name} is a sync function, so useThreadPool is required: true runs it on a worker thread of the pool ` +
+        "(recommended for CPU-bound work), false runs it on the event loop thread. " +
+        "If it is really async (bound or transpiled), wrap it: async (...args) => fn(...args).",
+    );
+  }
+}
+
+function buildSpec(
+  state: Pick<FunctionState, "original" | "isAsync">,
+  options: Record<string, unknown>,
+  namespace: string | null,
+): CallSpec {
+  const kind = state.isAsync ? WORK_CALLABLE : options.useThreadPool === true ? WORK_POOL : WORK_SYNC_FN;
+  return {
+    fn: state.original,
+    kind,
+    config: {
+      startSoon: options.startSoon,
+      childrenStartSoon: options.childrenStartSoon,
+      startSoonDefault: options.startSoonDefault,
+      threadPool: options.threadPool,
+    },
+    parent: options.parent as TreeNode | null | undefined,
+    namespace,
+  };
+}
+
+function createState(
+  original: AnyFunction,
+  isAsync: boolean,
+  options: Record<string, unknown>,
+  receiver: FunctionState["receiver"],
+  defaultNamespace: string | null,
+): FunctionState {
+  checkUseThreadPool({ original, isAsync }, options);
+  const namespaceGiven = options.namespace !== undefined;
+  const namespace = namespaceGiven ? (options.namespace as string | null) : defaultNamespace;
+  return {
+    original,
+    isAsync,
+    options,
+    spec: buildSpec({ original, isAsync }, options, namespace),
+    namespaceGiven,
+    receiver,
+    runSpec: null,
+  };
+}
+
+function makeWrapper(state: FunctionState): PromisingFunction {
+  const { spec, receiver } = state;
+  const wrapper =
+    receiver === null
+      ? function (this: unknown, ...args: unknown[]) {
+          return createCallPromise(spec, this, args);
+        }
+      : (...args: unknown[]) => createCallPromise(spec, receiver.value, args);
+  Object.defineProperty(wrapper, "name", { value: state.original.name, configurable: true });
+  Object.defineProperty(wrapper, "length", { value: state.original.length, configurable: true });
+  Object.defineProperty(wrapper, kState, { value: state });
+  Object.setPrototypeOf(wrapper, PromisingFunction.prototype);
+  return wrapper as unknown as PromisingFunction;
+}
+
+function decorate(fn: AnyFunction, options: Record<string, unknown>): PromisingFunction {
+  checkDecoratable(fn);
+  const isAsync = functionTag(fn) === "[object AsyncFunction]";
+  return makeWrapper(createState(fn, isAsync, options, null, fn.name || null));
+}
+
+const functionWrapping: Wrapping = {
+  apiName: "promising.function",
+  wrap: (fn, options) => decorate(fn, options),
+  bind(wrapper, receiver) {
+    const state = stateOf(wrapper);
+    return makeWrapper({ ...state, receiver: { value: receiver }, runSpec: null });
+  },
+  nameMethod(wrapper, namespace) {
+    const state = stateOf(wrapper);
+    if (!state.namespaceGiven) state.spec.namespace = namespace;
+  },
+};
+
+Object.defineProperties(PromisingFunction.prototype, {
+  with: {
+    value: function withOverrides(this: unknown, overrides: FunctionOverrides): PromisingFunction {
+      const state = stateOf(this);
+      const where = `${state.original.name || "promising function"}.with`;
+      validateOptions(overrides, FUNCTION_KEYS, where, decorationError, true);
+      const merged: Record<string, unknown> = { ...state.options };
+      for (const [key, value] of Object.entries(overrides)) {
+        if (value !== undefined && value !== UNCHANGED) merged[key] = value;
+      }
+      if (state.isAsync && "useThreadPool" in overrides && overrides.useThreadPool !== undefined) {
+        throw new DecorationError(
+          `useThreadPool is not allowed on async functions (${state.original.name || "anonymous"}), not even at call time.`,
+        );
+      }
+      const next = createState(state.original, state.isAsync, merged, state.receiver, state.spec.namespace);
+      return makeWrapper(next);
+    },
+    writable: true,
+    configurable: true,
+  },
+  run: {
+    value: function run(this: unknown, ...args: unknown[]): Promise<unknown> {
+      const state = stateOf(this);
+      if (getThreadBridge().isPoolWorker()) return Promise.resolve(undefined);
+      state.runSpec ??= { ...state.spec, parent: null };
+      const mode = state.options.awaitChildren ?? RECURSIVELY;
+      return runAsRoot(state.runSpec, state.receiver?.value, args, mode);
+    },
+    writable: true,
+    configurable: true,
+  },
+  original: {
+    get(this: unknown) {
+      return stateOf(this).original;
+    },
+    configurable: true,
+  },
+});
+
+async function runAsRoot(spec: CallSpec, thisArg: unknown, args: unknown[], mode: unknown): Promise<unknown> {
+  const promise = createCallPromise(spec, thisArg, args);
+  let value: unknown;
+  let failure: { error: unknown } | null = null;
+  try {
+    value = await promise;
+  } catch (error) {
+    failure = { error };
+  }
+  // Like a structured-concurrency scope, the root waits for its subtree even when it failed,
+  // so run() never returns while work it started is still going.
+  if (mode !== false) await promise.awaitChildren({ recursively: mode !== true });
+  if (failure !== null) throw failure.error;
+  return value;
+}
+
+// ---- the public decorator ----
+
+type MethodDecorator<This, A extends unknown[], R> = (
+  value: (this: This, ...args: A) => R,
+  context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
+) => any;
+
+/** The result of `promising.function(options)`: decorates a function, or a method in either decorator system. */
+export interface FunctionDecorator {
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): PromisingFunction<A, R, This>;
+  <This, A extends unknown[], R>(
+    value: (this: This, ...args: A) => R,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
+  ): any;
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
+}
+
+export interface PromisingFunctionApi {
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): PromisingFunction<A, R, This>;
+  <This, A extends unknown[], R>(
+    options: FunctionOptions,
+    fn: (this: This, ...args: A) => R,
+  ): PromisingFunction<A, R, This>;
+  (options: FunctionOptions): FunctionDecorator;
+  <This, A extends unknown[], R>(
+    value: (this: This, ...args: A) => R,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
+  ): any;
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
+}
+
+/**
+ * `promising.function(fn)`, `promising.function(options, fn)`, `promising.function(options)(fn)`,
+ * and the decorator forms `@promising.fn` / `@promising.fn(options)` on methods.
+ */
+export const promisingFunction: PromisingFunctionApi = ((...args: unknown[]): unknown => {
+  const [first, second] = args;
+  if (isPlainOptionsObject(first)) {
+    validateOptions(first, FUNCTION_KEYS, "promising.function", decorationError);
+    const options = dropUndefined(first);
+    if (args.length === 1)
+      return ((...target: unknown[]) =>
+        applyDecorator(functionWrapping, options, target)) as FunctionDecorator;
+    if (args.length === 2 && typeof second === "function")
+      return applyDecorator(functionWrapping, options, [second]);
+    throw new DecorationError(
+      "promising.function(options, fn): the second argument must be the function to decorate.",
+    );
+  }
+  return applyDecorator(functionWrapping, {}, args);
+}) as PromisingFunctionApi;
+
+function dropUndefined(options: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) result[key] = value;
+  return result;
+}
+
+export type { MethodDecorator, PromisingContext };

@@ -1,0 +1,25 @@
+/**
+ * Which context is active. AsyncLocalStorage carries it through awaits, timers and callbacks,
+ * which is what makes a promise created "inside" another one its child (SPEC 2.5).
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { TreeNode } from "./tree.ts";
+
+const storage = new AsyncLocalStorage<TreeNode>();
+
+export function activeNode(): TreeNode | null {
+  return storage.getStore() ?? null;
+}
+
+/** Runs `fn(arg)` with `node` as the active context (passing the argument avoids a closure per call). */
+export function runWithActive<A, R>(node: TreeNode, fn: (arg: A) => R, arg: A): R {
+  return storage.run(node, fn, arg);
+}
+
+/** Whether `node` is the active context or one of its ancestors in the current flow. */
+export function isActiveInFlow(node: TreeNode): boolean {
+  for (let current = activeNode(); current !== null; current = current._parent) {
+    if (current === node) return true;
+  }
+  return false;
+}

@@ -1,0 +1,285 @@
+/**
+ * PromisingContext: a node of the hierarchy that is not itself awaitable. It scopes
+ * configuration for what is created inside it and groups children for awaiting and
+ * inspection. Its hierarchy methods are shared with promising.Promise (see `ContextMethods`).
+ */
+import { activeNode, isActiveInFlow, runWithActive } from "./active.ts";
+import { resolveFlags, resolvePool } from "./config.ts";
+import {
+  ContextAlreadyActiveError,
+  ContextNotActiveError,
+  ContextNotFoundError,
+  PromiseNotFoundError,
+  SyncUsageError,
+} from "./errors.ts";
+import {
+  CONTEXT_KEYS,
+  type ContextOptions,
+  type ErrorFactory,
+  isThenable,
+  setParentRecognizer,
+  typeError,
+  validateOptions,
+} from "./options.ts";
+import { getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
+import { formatTraceOf, printTraceOf, type TraceOptions, traceOf } from "./trace.ts";
+import {
+  ChildRegistry,
+  type CollectOptions,
+  collectChildren,
+  IS_PROMISE,
+  markBusyUpwards,
+  releaseIfQuiet,
+  SELF_DONE,
+  type TreeNode,
+} from "./tree.ts";
+
+const NativePromise = globalThis.Promise;
+
+/** Brand shared by PromisingContext and promising.Promise instances (see `Symbol.hasInstance`). */
+export const kNode: unique symbol = Symbol("promising-ts.node");
+
+export interface RaiseOptions {
+  /** When `false`, return `null` instead of throwing. Default `true`. */
+  raiseIfNone?: boolean;
+}
+
+export interface AwaitChildrenOptions {
+  /** Every descendant (default) or only direct children. */
+  recursively?: boolean;
+}
+
+export interface AwaitChildrenSyncOptions extends AwaitChildrenOptions {
+  /** Give up after this many milliseconds with `TimeoutError`; the children keep running. */
+  timeoutMs?: number;
+}
+
+/** What a promise must offer so that `awaitChildren` can wait for it without observing its failure. */
+interface SettleAwaitable extends TreeNode {
+  _settled(): Promise<void>;
+}
+
+/** The hierarchy behaviour PromisingContext and promising.Promise share. */
+export interface ContextMethods {
+  readonly namespace: string | null;
+  getParentContext(options?: RaiseOptions & { raiseIfNone?: true }): PromisingContext;
+  getParentContext(options: RaiseOptions): PromisingContext | null;
+  getParentPromise(
+    options?: RaiseOptions & { raiseIfNone?: true },
+  ): import("./promise.ts").PromisingPromise<unknown>;
+  getParentPromise(options: RaiseOptions): import("./promise.ts").PromisingPromise<unknown> | null;
+  awaitChildren(options?: AwaitChildrenOptions): Promise<void>;
+  awaitChildrenSync(options?: AwaitChildrenSyncOptions): void;
+  collectRemainingChildren(options?: CollectOptions): Set<PromisingContext>;
+  getThreadPoolExecutor(): ThreadPoolLike | null;
+  getTrace(options?: TraceOptions): PromisingContext[];
+  formatTrace(options?: TraceOptions): string[];
+  printTrace(options?: TraceOptions): void;
+}
+
+const isSelfDone = (node: TreeNode) => (node._flags & SELF_DONE) !== 0;
+
+export class PromisingContext implements ContextMethods, TreeNode {
+  declare readonly namespace: string | null;
+  /** @internal */ declare _parent: TreeNode | null;
+  /** @internal */ declare _flags: number;
+  /** @internal */ declare _pool: ThreadPoolLike | null;
+  /** @internal */ declare _children: ChildRegistry | null;
+  /** @internal How many `run()` blocks are executing inside this context right now. */
+  declare _activeRuns: number;
+
+  /** True for PromisingContext instances and for promising.Promise instances (a Promise is a context too). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: subclasses must keep the ordinary instanceof.
+    if (this !== PromisingContext) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return value !== null && typeof value === "object" && (value as { [kNode]?: boolean })[kNode] === true;
+  }
+
+  constructor(options: ContextOptions = {}, makeError: ErrorFactory = typeError) {
+    validateOptions(options, CONTEXT_KEYS, "PromisingContext", makeError);
+    const parent = (options.parent === undefined ? activeNode() : options.parent) as TreeNode | null;
+    (this as { namespace: string | null }).namespace =
+      (options.namespace as string | null | undefined) ?? null;
+    this._parent = parent;
+    this._flags = resolveFlags(parent, options, false) | SELF_DONE;
+    this._pool = resolvePool(parent, options.threadPool);
+    this._children = null;
+    this._activeRuns = 0;
+    // Not running yet, so not busy: the parent holds it weakly until a block runs inside it.
+    if (parent !== null) (parent._children ??= new ChildRegistry()).addDone(this);
+  }
+
+  /**
+   * Runs `block` with this context active and returns exactly what the block returns
+   * (a value for a sync block; for an async block, a promise settling like the block's).
+   */
+  run<R>(block: (context: this) => R): R {
+    if (typeof block !== "function") {
+      throw new TypeError(`PromisingContext.run expects a function, got ${typeof block}.`);
+    }
+    if (isActiveInFlow(this)) {
+      throw new ContextAlreadyActiveError(
+        `${this} is already active in this flow. Create a fresh context with promising.context(...) instead of re-entering it.`,
+      );
+    }
+    this.#enter();
+    let result: R;
+    try {
+      result = runWithActive(this, block, this);
+    } catch (error) {
+      this.#exit();
+      throw error;
+    }
+    if (!isThenable(result)) {
+      this.#exit();
+      return result;
+    }
+    return this.#exitWhenSettled(result) as R;
+  }
+
+  #enter(): void {
+    this._activeRuns++;
+    this._flags &= ~SELF_DONE;
+    markBusyUpwards(this);
+  }
+
+  #exit(): void {
+    if (this._activeRuns === 0) {
+      throw new ContextNotActiveError(`${this} was exited but is not active.`);
+    }
+    if (--this._activeRuns === 0) {
+      this._flags |= SELF_DONE;
+      releaseIfQuiet(this);
+    }
+  }
+
+  #exitWhenSettled(result: PromiseLike<unknown>): PromiseLike<unknown> {
+    const exit = () => this.#exit();
+    const waitable = result as Partial<{ [kNode]: boolean; _whenDone(callback: () => void): void }>;
+    if (waitable[kNode] === true && waitable._whenDone !== undefined) {
+      // A promising Promise: watch it internally, so watching does not count as observing it.
+      waitable._whenDone(exit);
+      return result;
+    }
+    return NativePromise.resolve(result).then(
+      (value) => {
+        exit();
+        return value;
+      },
+      (error: unknown) => {
+        exit();
+        throw error;
+      },
+    );
+  }
+
+  toString(): string {
+    return `PromisingContext(${this.namespace ?? "<anonymous>"}, ${this._activeRuns > 0 ? "active" : "inactive"})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  // ---- shared hierarchy behaviour (also installed on promising.Promise) ----
+
+  getParentContext(options?: RaiseOptions): PromisingContext;
+  getParentContext(options: RaiseOptions): PromisingContext | null;
+  getParentContext({ raiseIfNone = true }: RaiseOptions = {}): PromisingContext | null {
+    const parent = this._parent;
+    if (parent === null && raiseIfNone) {
+      throw new ContextNotFoundError(
+        `${this} has no parent context (it is a root). Pass { raiseIfNone: false } to get null.`,
+      );
+    }
+    return parent as PromisingContext | null;
+  }
+
+  getParentPromise(options?: RaiseOptions): import("./promise.ts").PromisingPromise<unknown>;
+  getParentPromise(options: RaiseOptions): import("./promise.ts").PromisingPromise<unknown> | null;
+  getParentPromise({
+    raiseIfNone = true,
+  }: RaiseOptions = {}): import("./promise.ts").PromisingPromise<unknown> | null {
+    const found = nearestPromise(this._parent);
+    if (found === null && raiseIfNone) {
+      throw new PromiseNotFoundError(
+        `${this} has no ancestor that is a Promise. Pass { raiseIfNone: false } to get null.`,
+      );
+    }
+    return found;
+  }
+
+  /**
+   * Waits until no awaitable child (or descendant) is still running, looping because children
+   * may start more children meanwhile. Deferred children are started. Never throws a child's
+   * error: await the child itself to handle it.
+   */
+  async awaitChildren({ recursively = true }: AwaitChildrenOptions = {}): Promise<void> {
+    for (;;) {
+      const remaining = collectChildren(this, isSelfDone, {
+        recursively,
+        excludeNonAwaitable: true,
+        excludeDone: true,
+      });
+      if (remaining.size === 0) return;
+      const waits: Promise<void>[] = [];
+      for (const child of remaining) waits.push((child as SettleAwaitable)._settled());
+      await NativePromise.all(waits);
+    }
+  }
+
+  awaitChildrenSync(options: AwaitChildrenSyncOptions = {}): void {
+    const bridge = getThreadBridge();
+    if (!bridge.isBlockingAllowed()) {
+      throw new SyncUsageError(
+        "awaitChildrenSync() would block the thread that runs the event loop, which deadlocks. " +
+          "Use `await promising.awaitChildren()` here; awaitChildrenSync() is for functions running with useThreadPool: true.",
+      );
+    }
+    getThreadBridge().awaitChildrenSync(this, options.recursively ?? true, options.timeoutMs);
+  }
+
+  collectRemainingChildren(options?: CollectOptions): Set<PromisingContext> {
+    return collectChildren(this, isSelfDone, options) as Set<PromisingContext>;
+  }
+
+  /** The resolved pool for `useThreadPool: true` functions created here; `null` means ASYNCIO_DEFAULT. */
+  getThreadPoolExecutor(): ThreadPoolLike | null {
+    return this._pool;
+  }
+
+  getTrace(options?: TraceOptions): PromisingContext[] {
+    return traceOf(this, options) as PromisingContext[];
+  }
+
+  formatTrace(options?: TraceOptions): string[] {
+    return formatTraceOf(this, options);
+  }
+
+  printTrace(options?: TraceOptions): void {
+    printTraceOf(this, options);
+  }
+}
+
+Object.defineProperty(PromisingContext.prototype, kNode, { value: true });
+
+function nearestPromise(start: TreeNode | null): import("./promise.ts").PromisingPromise<unknown> | null {
+  let node = start;
+  while (node !== null && !(node._flags & IS_PROMISE)) node = node._parent;
+  return node as import("./promise.ts").PromisingPromise<unknown> | null;
+}
+
+/** Names of the shared methods that promising.Promise borrows from PromisingContext. */
+export const SHARED_METHOD_NAMES = [
+  "getParentContext",
+  "getParentPromise",
+  "awaitChildren",
+  "awaitChildrenSync",
+  "collectRemainingChildren",
+  "getThreadPoolExecutor",
+  "getTrace",
+  "formatTrace",
+  "printTrace",
+] as const satisfies readonly (keyof ContextMethods)[];
+
+setParentRecognizer((value) => value instanceof PromisingContext);

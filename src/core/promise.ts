@@ -1,0 +1,566 @@
+/**
+ * promising.Promise: a native Promise subclass that runs its work at most once, caches the
+ * outcome, knows its parent, and starts eagerly or on first consumption.
+ *
+ * How the native side is used: the object *is* a native promise, but its native state is
+ * only settled once somebody consumes it (every consumer — `await`, `.then`, `Promise.all`,
+ * `.catch`, `.finally` — goes through `then`, which we override). Until then the outcome
+ * lives in `_state`/`_result`. This gives three things at once: lazy start on first
+ * consumption, knowing whether a failure was observed, and never tripping Node's
+ * `unhandledRejection` for a child that a parent awaits later (SPEC 2.9).
+ */
+import { activeNode, runWithActive } from "./active.ts";
+import { type RawConfig, resolveFlags, resolvePool } from "./config.ts";
+import { type ContextMethods, kNode, PromisingContext, SHARED_METHOD_NAMES } from "./context.ts";
+import { PromiseNotDoneError, SyncUsageError } from "./errors.ts";
+import {
+  isPlainOptionsObject,
+  isThenable,
+  PROMISE_KEYS,
+  type PromiseOptions,
+  typeError,
+  validateOptions,
+} from "./options.ts";
+import { type Job, scheduleJob } from "./scheduler.ts";
+import { getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
+import { stampTrace } from "./trace.ts";
+import {
+  attachChild,
+  type ChildRegistry,
+  releaseIfQuiet,
+  SELF_DONE,
+  START_SOON,
+  type TreeNode,
+} from "./tree.ts";
+import { markObserved, trackUnobserved } from "./unobserved.ts";
+
+const NativePromise = globalThis.Promise;
+
+/** One level of a promise's result: its value, or the promise it resolved to. */
+export type Layer<T> = { value: T } | { promise: PromisingPromise<T> };
+
+/** Blocking waits (worker threads only). */
+export interface SyncOptions {
+  /** Give up after this many milliseconds with `TimeoutError`; the promise keeps running. */
+  timeoutMs?: number;
+}
+
+// Lifecycle. Numeric order matters: `>= UNPACKED_ONCE` means "the first layer is known".
+const DEFERRED = 0;
+const QUEUED = 1;
+const RUNNING = 2;
+const UNPACKED_ONCE = 3;
+const FULFILLED = 4;
+const REJECTED = 5;
+const STATE_NAMES = ["pending", "pending", "pending", "pending", "fulfilled", "rejected"] as const;
+
+// Promise-only state bits of `_flags` (tree.ts owns bits 0–6).
+const OBSERVED = 1 << 7;
+const NATIVE_LINKED = 1 << 8;
+const FULL_REQUESTED = 1 << 9;
+const KIND_SHIFT = 10;
+const KIND_MASK = 3 << KIND_SHIFT;
+
+/** What the work is. */
+export const WORK_CALLABLE = 0; // async function, thunk, or sync function on the event loop
+export const WORK_SYNC_FN = 1; // sync function: a returned foreign thenable becomes a child promise
+export const WORK_THENABLE = 2; // an already-running PromiseLike
+export const WORK_POOL = 3; // sync function for a pool worker (the thread bridge runs it)
+
+/** Everything a decorated function's call needs, prepared once at decoration time. */
+export interface CallSpec {
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly kind: number;
+  readonly config: RawConfig;
+  /** `undefined`: the active context. */
+  readonly parent: TreeNode | null | undefined;
+  /** Mutable: a method learns its class name after decoration (see api/methods.ts). */
+  namespace: string | null;
+}
+
+type Waiter = PromisingPromise<unknown> | (() => void);
+
+// Module slots used to hand arguments to the constructor without allocating an object per
+// call (a native Promise subclass can only be created through its constructor).
+const INTERNAL = Symbol("promising-ts.internal");
+let slotSpec: CallSpec | null = null;
+let slotThis: unknown;
+let slotArgs: unknown[] | null = null;
+let slotParent: TreeNode | null = null;
+let capturedResolve: (value: unknown) => void;
+let capturedReject: (reason: unknown) => void;
+function captureResolvers(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+// The hierarchy methods are copied from PromisingContext's prototype below; this merge types them.
+// biome-ignore lint/correctness/noUnusedVariables: the parameter must match the class's.
+export interface PromisingPromise<T> extends ContextMethods, Job {}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: implemented by the prototype copy below.
+export class PromisingPromise<T> extends NativePromise<T> {
+  /** Derived promises (`.then`, `.catch`, `.finally`) are plain native promises. */
+  static override get [Symbol.species](): PromiseConstructor {
+    return NativePromise;
+  }
+
+  declare readonly namespace: string | null;
+  /** @internal */ declare _parent: TreeNode | null;
+  /** @internal */ declare _flags: number;
+  /** @internal */ declare _pool: ThreadPoolLike | null;
+  /** @internal */ declare _children: ChildRegistry | null;
+  /** @internal */ declare _state: number;
+  /** @internal Final value, error, or (in UNPACKED_ONCE) the inner promise. */
+  declare _result: unknown;
+  /** @internal The promise this one resolved to, once known (for `unpackOnce`). */
+  declare _inner: PromisingPromise<unknown> | null;
+  /** @internal */ declare _work: unknown;
+  /** @internal */ declare _workThis: unknown;
+  /** @internal */ declare _workArgs: unknown[] | null;
+  /** @internal Notified when the promise settles. */
+  declare _waiters: Waiter[] | null;
+  /** @internal Notified when the first layer is known. */
+  declare _layerWaiters: (() => void)[] | null;
+  /** @internal */ declare _resolveNative: ((value: unknown) => void) | null;
+  /** @internal */ declare _rejectNative: ((reason: unknown) => void) | null;
+
+  /**
+   * @param work a thunk `() => value | PromiseLike` (called once, inside this promise's
+   *   context, when the promise starts), or an already-running PromiseLike.
+   * @param options see PromiseOptions; `{ prefilledResult }` / `{ prefilledError }` create a
+   *   settled promise (pass them as the only argument).
+   */
+  constructor(work: (() => T | PromiseLike<T>) | PromiseLike<T>, options?: PromiseOptions);
+  constructor(options: PromiseOptions & ({ prefilledResult: T } | { prefilledError: unknown }));
+  constructor(work: unknown, options?: unknown) {
+    super(captureResolvers as never);
+    this._resolveNative = capturedResolve;
+    this._rejectNative = capturedReject;
+    if (work === INTERNAL) {
+      initFromCall(this, slotSpec!, slotParent, slotThis, slotArgs!);
+      slotSpec = null;
+      slotThis = undefined;
+      slotArgs = null;
+      return;
+    }
+    if (work === INTERNAL_WRAP) {
+      initFromThenable(this, slotThis as PromiseLike<unknown>, slotParent);
+      slotThis = undefined;
+      return;
+    }
+    initFromPublic(this, work, options);
+  }
+
+  // ---- consumption ----
+
+  override then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (!(this._flags & NATIVE_LINKED)) linkNative(this);
+    return super.then(onFulfilled, onRejected);
+  }
+
+  /** Resolves one level: `{ value }`, or `{ promise }` when the result is another promising Promise. */
+  unpackOnce(): Promise<Layer<T>> {
+    observe(this);
+    if (this._state >= UNPACKED_ONCE) return settledLayer(this);
+    ensureStarted(this);
+    return new NativePromise<Layer<T>>((resolve, reject) => {
+      (this._layerWaiters ??= []).push(() => {
+        if (this._inner === null && this._state === REJECTED) reject(this._result);
+        else resolve(layerOf(this));
+      });
+    });
+  }
+
+  /** Blocks a worker thread until the promise is settled and fully unpacked. */
+  sync(options?: SyncOptions): T {
+    assertBlockingAllowed("sync()");
+    return getThreadBridge().blockOn(this, "full", options?.timeoutMs) as T;
+  }
+
+  /** Blocks a worker thread for one level: the value, or the promising Promise it resolved to. */
+  unpackOnceSync(options?: SyncOptions): T | PromisingPromise<T> {
+    assertBlockingAllowed("unpackOnceSync()");
+    return getThreadBridge().blockOn(this, "once", options?.timeoutMs) as T | PromisingPromise<T>;
+  }
+
+  /** Whether the promise has settled, with every nested layer unpacked. */
+  done(): boolean {
+    return this._state >= FULFILLED;
+  }
+
+  /** The final value; throws the error if rejected, `PromiseNotDoneError` if not settled yet. */
+  result(): T {
+    if (this._state === FULFILLED) return this._result as T;
+    if (this._state === REJECTED) {
+      observe(this);
+      throw this._result;
+    }
+    throw new PromiseNotDoneError(`${this} has not settled yet; await it instead of calling result().`);
+  }
+
+  /** The rejection reason; `undefined` when fulfilled; throws `PromiseNotDoneError` if not settled yet. */
+  error(): unknown {
+    if (this._state === FULFILLED) return undefined;
+    if (this._state === REJECTED) {
+      observe(this);
+      return this._result;
+    }
+    throw new PromiseNotDoneError(`${this} has not settled yet; await it instead of calling error().`);
+  }
+
+  override toString(): string {
+    return `Promise(${this.namespace ?? "<anonymous>"}, ${STATE_NAMES[this._state]})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  // ---- internal protocol (used by the scheduler, contexts and awaitChildren) ----
+
+  /** @internal Scheduler entry: start the work. */
+  runJob(): void {
+    if (this._state === QUEUED) start(this);
+  }
+
+  /** @internal Resolves (never rejects) once settled; starts and fully unpacks the promise. Does not observe. */
+  _settled(): Promise<void> {
+    requestFull(this);
+    if (this._state >= FULFILLED) return NativePromise.resolve();
+    return new NativePromise<void>((resolve) => addWaiter(this, () => resolve()));
+  }
+
+  /** @internal Calls `callback` once settled, without starting or observing. */
+  _whenDone(callback: () => void): void {
+    if (this._state >= FULFILLED) callback();
+    else addWaiter(this, callback);
+  }
+}
+
+const INTERNAL_WRAP = Symbol("promising-ts.wrap");
+
+for (const name of SHARED_METHOD_NAMES) {
+  Object.defineProperty(
+    PromisingPromise.prototype,
+    name,
+    Object.getOwnPropertyDescriptor(PromisingContext.prototype, name)!,
+  );
+}
+Object.defineProperty(PromisingPromise.prototype, kNode, { value: true });
+
+// Statics must not call our constructor with a native executor: they behave exactly like
+// the native ones, except that `resolve` returns a promising Promise unchanged.
+for (const name of ["all", "allSettled", "any", "race", "reject", "withResolvers", "try"] as const) {
+  const native = (NativePromise as unknown as Record<string, unknown>)[name];
+  if (typeof native === "function") {
+    Object.defineProperty(PromisingPromise, name, {
+      value: native.bind(NativePromise),
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+Object.defineProperty(PromisingPromise, "resolve", {
+  value: (value: unknown) => (value instanceof PromisingPromise ? value : NativePromise.resolve(value)),
+  writable: true,
+  configurable: true,
+});
+
+// ---- creation ----
+
+function initNode(
+  promise: PromisingPromise<unknown>,
+  namespace: string | null,
+  parent: TreeNode | null,
+  config: RawConfig,
+  kind: number,
+): void {
+  (promise as { namespace: string | null }).namespace = namespace;
+  promise._parent = parent;
+  promise._flags = resolveFlags(parent, config, true) | (kind << KIND_SHIFT);
+  promise._pool = resolvePool(parent, config.threadPool);
+  promise._children = null;
+  promise._state = DEFERRED;
+  promise._result = undefined;
+  promise._inner = null;
+  promise._work = null;
+  promise._workThis = undefined;
+  promise._workArgs = null;
+  promise._waiters = null;
+  promise._layerWaiters = null;
+  if (parent !== null) attachChild(parent, promise);
+}
+
+function scheduleIfEager(promise: PromisingPromise<unknown>): void {
+  if (promise._flags & START_SOON) {
+    promise._flags |= FULL_REQUESTED;
+    promise._state = QUEUED;
+    scheduleJob(promise);
+  }
+}
+
+function initFromCall(
+  promise: PromisingPromise<unknown>,
+  spec: CallSpec,
+  parent: TreeNode | null,
+  thisArg: unknown,
+  args: unknown[],
+): void {
+  initNode(promise, spec.namespace, parent, spec.config, spec.kind);
+  promise._work = spec.fn;
+  promise._workThis = thisArg;
+  promise._workArgs = args;
+  scheduleIfEager(promise);
+}
+
+function initFromThenable(
+  promise: PromisingPromise<unknown>,
+  thenable: PromiseLike<unknown>,
+  parent: TreeNode | null,
+): void {
+  initNode(promise, null, parent, {}, WORK_THENABLE);
+  promise._work = thenable;
+  scheduleIfEager(promise);
+}
+
+function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, options: unknown): void {
+  let kind = WORK_CALLABLE;
+  if (options === undefined && isPlainOptionsObject(work) && !isThenable(work)) {
+    options = work;
+    work = undefined;
+  }
+  if (isNativeExecutor(work, options)) {
+    // A native static (e.g. `Promise.all.call(promising.Promise, …)`) constructing us with its
+    // executor: honour it by treating the promise it describes as the work.
+    work = new NativePromise(work as ConstructorParameters<PromiseConstructor>[0]);
+    options = undefined;
+  }
+  const opts = (options ?? {}) as Record<string, unknown>;
+  validateOptions(opts, PROMISE_KEYS, "new promising.Promise", typeError);
+  const hasResult = "prefilledResult" in opts;
+  const hasError = "prefilledError" in opts;
+  if (hasResult && hasError) {
+    throw new TypeError("new promising.Promise: pass either prefilledResult or prefilledError, not both.");
+  }
+  if (work !== undefined) {
+    if (hasResult || hasError) {
+      throw new TypeError(
+        "new promising.Promise: pass either work (a thunk or thenable) or a prefilled outcome, not both.",
+      );
+    }
+    if (isThenable(work)) kind = WORK_THENABLE;
+    else if (typeof work !== "function") {
+      throw new TypeError(
+        `new promising.Promise: work must be a function (a thunk such as () => fetchData()) or a thenable; got ${typeof work}.`,
+      );
+    }
+  } else if (!hasResult && !hasError) {
+    throw new TypeError(
+      "new promising.Promise needs work (a thunk or a thenable) or { prefilledResult } / { prefilledError }.",
+    );
+  }
+  const parent = (opts.parent === undefined ? activeNode() : opts.parent) as TreeNode | null;
+  initNode(promise, (opts.namespace as string | null | undefined) ?? null, parent, opts, kind);
+  if (hasResult) settle(promise, FULFILLED, opts.prefilledResult);
+  else if (hasError) settle(promise, REJECTED, opts.prefilledError);
+  else {
+    promise._work = work;
+    scheduleIfEager(promise);
+  }
+}
+
+function isNativeExecutor(work: unknown, options: unknown): boolean {
+  return (
+    options === undefined &&
+    typeof work === "function" &&
+    work.length === 2 &&
+    work.name === "" &&
+    Function.prototype.toString.call(work).endsWith("{ [native code] }")
+  );
+}
+
+/** @internal Creates the promise for one call of a decorated function. */
+export function createCallPromise<T>(spec: CallSpec, thisArg: unknown, args: unknown[]): PromisingPromise<T> {
+  slotSpec = spec;
+  slotThis = thisArg;
+  slotArgs = args;
+  slotParent = spec.parent === undefined ? activeNode() : spec.parent;
+  return new PromisingPromise<T>(INTERNAL as never);
+}
+
+/** Wraps a foreign thenable returned by a sync function into a child promise (SPEC 2.1). */
+function wrapThenable(thenable: PromiseLike<unknown>, parent: TreeNode): PromisingPromise<unknown> {
+  slotThis = thenable;
+  slotParent = parent;
+  return new PromisingPromise<unknown>(INTERNAL_WRAP as never);
+}
+
+// ---- running ----
+
+function ensureStarted(promise: PromisingPromise<unknown>): void {
+  if (promise._state === DEFERRED) {
+    promise._state = QUEUED;
+    scheduleJob(promise);
+  }
+}
+
+function requestFull(promise: PromisingPromise<unknown>): void {
+  if (promise._flags & FULL_REQUESTED) return;
+  promise._flags |= FULL_REQUESTED;
+  if (promise._state === DEFERRED) ensureStarted(promise);
+  else if (promise._state === UNPACKED_ONCE) follow(promise);
+}
+
+function invokeWork(promise: PromisingPromise<unknown>): unknown {
+  const work = promise._work as (...args: unknown[]) => unknown;
+  const args = promise._workArgs;
+  return args === null ? work() : work.apply(promise._workThis, args);
+}
+
+function start(promise: PromisingPromise<unknown>): void {
+  promise._state = RUNNING;
+  const kind = (promise._flags & KIND_MASK) >> KIND_SHIFT;
+  let outcome: unknown;
+  try {
+    if (kind === WORK_THENABLE) outcome = promise._work;
+    else if (kind === WORK_POOL)
+      outcome = getThreadBridge().runOnPool(promise, promise._work, promise._workThis, promise._workArgs!);
+    else outcome = runWithActive(promise, invokeWork, promise);
+  } catch (error) {
+    settle(promise, REJECTED, error);
+    return;
+  } finally {
+    promise._work = null;
+    promise._workThis = undefined;
+    promise._workArgs = null;
+  }
+  accept(promise, outcome, kind === WORK_SYNC_FN);
+}
+
+/** Takes what the work produced: a promising Promise becomes the layer; foreign thenables are awaited or wrapped. */
+function accept(promise: PromisingPromise<unknown>, outcome: unknown, wrapForeign: boolean): void {
+  if (outcome instanceof PromisingPromise) adoptLayer(promise, outcome);
+  else if (!isThenable(outcome)) settle(promise, FULFILLED, outcome);
+  else if (wrapForeign) adoptLayer(promise, wrapThenable(outcome, promise));
+  else awaitForeign(promise, outcome);
+}
+
+function awaitForeign(promise: PromisingPromise<unknown>, outcome: PromiseLike<unknown>): void {
+  try {
+    outcome.then(
+      (value) => accept(promise, value, false),
+      (error: unknown) => settle(promise, REJECTED, error),
+    );
+  } catch (error) {
+    settle(promise, REJECTED, error);
+  }
+}
+
+function adoptLayer(promise: PromisingPromise<unknown>, inner: PromisingPromise<unknown>): void {
+  if (promise._state !== RUNNING) return;
+  if (inner === promise) {
+    settle(promise, REJECTED, new TypeError(`${promise} resolved to itself.`));
+    return;
+  }
+  promise._state = UNPACKED_ONCE;
+  promise._result = inner;
+  promise._inner = inner;
+  notifyLayerWaiters(promise);
+  if (promise._flags & FULL_REQUESTED) follow(promise);
+}
+
+/** Full unpacking: wait for the inner promise and take its outcome. Adopting it counts as observing it. */
+function follow(promise: PromisingPromise<unknown>): void {
+  const inner = promise._result as PromisingPromise<unknown>;
+  observe(inner);
+  requestFull(inner);
+  addWaiter(inner, promise);
+}
+
+function settle(promise: PromisingPromise<unknown>, state: number, value: unknown): void {
+  if (promise._state >= FULFILLED) return;
+  promise._state = state;
+  promise._result = value;
+  if (state === REJECTED) stampTrace(value, promise);
+  promise._flags |= SELF_DONE;
+  if (promise._flags & NATIVE_LINKED) settleNative(promise);
+  else if (state === REJECTED && !(promise._flags & OBSERVED)) trackUnobserved(promise, value);
+  if (promise._layerWaiters !== null) notifyLayerWaiters(promise);
+  const waiters = promise._waiters;
+  if (waiters !== null) {
+    promise._waiters = null;
+    scheduleJob(new Notification(promise, waiters));
+  }
+  if (promise._parent !== null) releaseIfQuiet(promise);
+}
+
+function settleNative(promise: PromisingPromise<unknown>): void {
+  if (promise._state === FULFILLED) promise._resolveNative!(promise._result);
+  else promise._rejectNative!(promise._result);
+  promise._resolveNative = null;
+  promise._rejectNative = null;
+}
+
+function addWaiter(promise: PromisingPromise<unknown>, waiter: Waiter): void {
+  if (promise._state >= FULFILLED) scheduleJob(new Notification(promise, [waiter]));
+  else (promise._waiters ??= []).push(waiter);
+}
+
+/** Delivers a settlement to internal waiters from the scheduler, so long chains never recurse. */
+class Notification implements Job {
+  constructor(
+    private readonly source: PromisingPromise<unknown>,
+    private readonly waiters: Waiter[],
+  ) {}
+
+  runJob(): void {
+    const { source } = this;
+    for (const waiter of this.waiters) {
+      if (waiter instanceof PromisingPromise) settle(waiter, source._state, source._result);
+      else waiter();
+    }
+  }
+}
+
+function notifyLayerWaiters(promise: PromisingPromise<unknown>): void {
+  const waiters = promise._layerWaiters;
+  if (waiters === null) return;
+  promise._layerWaiters = null;
+  for (const waiter of waiters) waiter();
+}
+
+function linkNative(promise: PromisingPromise<unknown>): void {
+  promise._flags |= NATIVE_LINKED;
+  observe(promise);
+  requestFull(promise);
+  if (promise._state >= FULFILLED) settleNative(promise);
+}
+
+function observe(promise: PromisingPromise<unknown>): void {
+  if (promise._flags & OBSERVED) return;
+  promise._flags |= OBSERVED;
+  if (promise._state === REJECTED) markObserved(promise);
+}
+
+function layerOf<T>(promise: PromisingPromise<T>): Layer<T> {
+  const inner = promise._inner;
+  return inner !== null ? { promise: inner as PromisingPromise<T> } : { value: promise._result as T };
+}
+
+function settledLayer<T>(promise: PromisingPromise<T>): Promise<Layer<T>> {
+  if (promise._inner === null && promise._state === REJECTED) return NativePromise.reject(promise._result);
+  return NativePromise.resolve(layerOf(promise));
+}
+
+function assertBlockingAllowed(what: string): void {
+  if (!getThreadBridge().isBlockingAllowed()) {
+    throw new SyncUsageError(
+      `${what} would block the thread that runs the event loop, which deadlocks. ` +
+        `Use \`await\` here; ${what} is for sync functions running with useThreadPool: true.`,
+    );
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The small interface through which the thread bridge plugs into the core.
+ * The core never imports worker_threads code; `src/threads/` installs a bridge when it is
+ * loaded (the public entry loads it), so the core stays testable and readable alone.
+ */
+import type { TreeNode } from "./tree.ts";
+
+/** What the core needs of a pool: identity, and a way to close it. */
+export interface ThreadPoolLike {
+  close(): Promise<void>;
+}
+
+export interface ThreadBridge {
+  /** True for values that may be used as `threadPool`. */
+  isThreadPool(value: unknown): value is ThreadPoolLike;
+  /** Creates the process-wide default pool (called lazily, once). It must not start threads yet. */
+  createDefaultPool(): ThreadPoolLike;
+  /** Whether the current thread may block (a pool worker); false on the thread that owns the event loop. */
+  isBlockingAllowed(): boolean;
+  /** Blocks the current (worker) thread until `promise` settles: fully (`full`) or one level (`once`). */
+  blockOn(promise: TreeNode, mode: "full" | "once", timeoutMs: number | undefined): unknown;
+  /** Blocks the current (worker) thread until `node` has no running children. */
+  awaitChildrenSync(node: TreeNode, recursively: boolean, timeoutMs: number | undefined): void;
+  /** Runs a `useThreadPool: true` function for `promise` on its pool; the thenable settles with the outcome. */
+  runOnPool(promise: TreeNode, fn: unknown, thisArg: unknown, args: unknown[]): PromiseLike<unknown>;
+  /** True inside a pool worker, where `fn.run()` at module top level is a no-op. */
+  isPoolWorker(): boolean;
+}
+
+const unavailable = (what: string) => (): never => {
+  throw new Error(`promising-ts: ${what} needs the thread bridge; import from "promising-ts".`);
+};
+
+let bridge: ThreadBridge = {
+  isThreadPool: (_value: unknown): _value is ThreadPoolLike => false,
+  createDefaultPool: unavailable("a thread pool"),
+  isBlockingAllowed: () => false,
+  blockOn: unavailable("blocking"),
+  awaitChildrenSync: unavailable("blocking"),
+  runOnPool: unavailable("useThreadPool: true"),
+  isPoolWorker: () => false,
+};
+
+export function getThreadBridge(): ThreadBridge {
+  return bridge;
+}
+
+/** @internal Called once by `src/threads/` at load time. */
+export function installThreadBridge(next: ThreadBridge): void {
+  bridge = next;
+}

@@ -1,0 +1,88 @@
+/**
+ * Failures nobody observed (SPEC 2.9, 4.8). A rejected promise never reaches Node's
+ * `unhandledRejection` (its native side only settles once someone consumes it), so this module
+ * is what keeps such failures from vanishing: each is reported once, when the promise is
+ * garbage-collected without having been observed, or at process exit, whichever comes first.
+ */
+import { writeSync } from "node:fs";
+import { Defaults } from "./defaults.ts";
+import type { PromisingPromise } from "./promise.ts";
+
+interface Pending {
+  readonly error: unknown;
+  readonly promise: WeakRef<PromisingPromise<unknown>>;
+}
+
+const pending = new Set<Pending>();
+const byPromise = new WeakMap<PromisingPromise<unknown>, Pending>();
+/** One report per error object, even if it rejected several promises. */
+const reportedErrors = new WeakSet<object>();
+let exitHookInstalled = false;
+
+const finalizer = new FinalizationRegistry<Pending>((entry) => {
+  if (pending.delete(entry)) report(entry.error, null);
+});
+
+export function trackUnobserved(promise: PromisingPromise<unknown>, error: unknown): void {
+  const entry: Pending = { error, promise: new WeakRef(promise) };
+  pending.add(entry);
+  byPromise.set(promise, entry);
+  finalizer.register(promise, entry, entry);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", reportAllPending);
+  }
+}
+
+export function markObserved(promise: PromisingPromise<unknown>): void {
+  const entry = byPromise.get(promise);
+  if (entry === undefined) return;
+  byPromise.delete(promise);
+  pending.delete(entry);
+  finalizer.unregister(entry);
+}
+
+function reportAllPending(): void {
+  for (const entry of pending) report(entry.error, entry.promise.deref() ?? null);
+  pending.clear();
+}
+
+function report(error: unknown, promise: PromisingPromise<unknown> | null): void {
+  if (error !== null && typeof error === "object") {
+    if (reportedErrors.has(error)) return;
+    reportedErrors.add(error);
+  }
+  const handler = Defaults.ON_UNOBSERVED_FAILURE;
+  try {
+    if (handler !== null) handler(error, promise);
+    else writeSync(2, formatReport(error));
+  } catch (reporterFailure) {
+    // A throwing custom reporter must not turn into an uncaught exception at exit.
+    writeSync(
+      2,
+      `promising-ts: ON_UNOBSERVED_FAILURE threw: ${String(reporterFailure)}\n${formatReport(error)}`,
+    );
+  }
+}
+
+export function formatReport(error: unknown): string {
+  const trace = (error as { promisingTrace?: unknown } | null)?.promisingTrace;
+  const lines = ["promising-ts: a promise failed and nobody observed the failure."];
+  if (Array.isArray(trace) && trace.length > 0) {
+    lines.push("Promise trace (root first):", ...trace.map((entry) => `  ${String(entry)}`));
+  }
+  const stack = error instanceof Error ? (error.stack ?? String(error)) : safeString(error);
+  lines.push(stack);
+  lines.push(
+    "Await the promise (or call .catch()) to handle it; set promising.Defaults.ON_UNOBSERVED_FAILURE to change this report.",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * promising-ts — the public surface. This file only re-exports.
+ * Recommended use: `import * as promising from "promising-ts"`.
+ */
+import "./threads/bridge.ts";
+
+export {
+  awaitChildren,
+  awaitChildrenSync,
+  collectRemainingChildren,
+  formatTrace,
+  getActiveContext,
+  getActivePromise,
+  getTrace,
+  printTrace,
+} from "./api/active.ts";
+export type { ContextFactory, ContextFunction, ContextOverrides } from "./api/context.ts";
+export { promisingContext as context } from "./api/context.ts";
+export type { FunctionDecorator } from "./api/function.ts";
+// `function` is a reserved word, so it cannot be a local binding; it can be an export name.
+// `fn` is the same object, for tools (esbuild, tsx, Vite) that reject `@promising.function`.
+export { PromisingFunction, promisingFunction as function, promisingFunction as fn } from "./api/function.ts";
+export {
+  type AwaitChildrenOptions,
+  type AwaitChildrenSyncOptions,
+  PromisingContext,
+  type RaiseOptions,
+} from "./core/context.ts";
+export { Defaults, type UnobservedFailureHandler } from "./core/defaults.ts";
+export {
+  ContextAlreadyActiveError,
+  ContextError,
+  ContextNotActiveError,
+  ContextNotFoundError,
+  DecorationError,
+  EventLoopError,
+  EventLoopMismatchError,
+  NoRunningEventLoopError,
+  PromiseNotDoneError,
+  PromiseNotFoundError,
+  PromisingError,
+  SentinelUsageError,
+  SyncUsageError,
+  TimeoutError,
+} from "./core/errors.ts";
+export type {
+  ContextOptions,
+  FunctionOptions,
+  FunctionOverrides,
+  PromiseOptions,
+  StartSoonDefaultValue,
+  StartSoonValue,
+  ThreadPoolValue,
+} from "./core/options.ts";
+export { type Layer, PromisingPromise as Promise, type SyncOptions } from "./core/promise.ts";
+export {
+  ASYNCIO_DEFAULT,
+  INHERIT,
+  PROMISING_DEFAULT,
+  RECURSIVELY,
+  Sentinel,
+  UNCHANGED,
+} from "./core/sentinels.ts";
+export type { TraceOptions } from "./core/trace.ts";
+export type { CollectOptions } from "./core/tree.ts";
+export { ThreadPool, type ThreadPoolOptions } from "./threads/pool.ts";
