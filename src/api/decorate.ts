@@ -36,7 +36,9 @@ function isStandardContext(value: unknown): value is StandardContext {
   );
 }
 
-function isLegacyCall(args: unknown[]): args is [object, string | symbol, PropertyDescriptor] {
+export function isLegacyDecoratorCall(
+  args: unknown[],
+): args is [object, string | symbol, PropertyDescriptor] {
   const [target, key, descriptor] = args;
   return (
     args.length === 3 &&
@@ -54,7 +56,7 @@ export function applyDecorator(
   options: Record<string, unknown>,
   args: unknown[],
 ): unknown {
-  if (isLegacyCall(args)) return decorateLegacy(wrapping, options, ...args);
+  if (isLegacyDecoratorCall(args)) return decorateLegacy(wrapping, options, ...args);
   const [fn, context] = args;
   if (typeof fn !== "function") {
     throw new DecorationError(

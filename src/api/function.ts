@@ -24,7 +24,7 @@ import {
 import { describeValue, RECURSIVELY, UNCHANGED } from "../core/sentinels.ts";
 import { getThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
-import { applyDecorator, type Wrapping } from "./decorate.ts";
+import { applyDecorator, isLegacyDecoratorCall, type Wrapping } from "./decorate.ts";
 
 type AnyFunction = (...args: any[]) => any;
 
@@ -291,7 +291,8 @@ export interface PromisingFunctionApi {
  */
 export const promisingFunction: PromisingFunctionApi = ((...args: unknown[]): unknown => {
   const [first, second] = args;
-  if (isPlainOptionsObject(first)) {
+  // A legacy decorator call passes a class prototype first, which looks like an options object.
+  if (isPlainOptionsObject(first) && !isLegacyDecoratorCall(args)) {
     validateOptions(first, FUNCTION_KEYS, "promising.function", decorationError);
     const options = dropUndefined(first);
     if (args.length === 1)

@@ -77,7 +77,13 @@ export interface ContextMethods {
   printTrace(options?: TraceOptions): void;
 }
 
-const isSelfDone = (node: TreeNode) => (node._flags & SELF_DONE) !== 0;
+/**
+ * A promise is done once settled. A context is done once no block runs in it and nothing
+ * below it is busy: it is a grouping, so it counts as running while anything inside does.
+ */
+const isDone = (node: TreeNode) =>
+  (node._flags & SELF_DONE) !== 0 &&
+  ((node._flags & IS_PROMISE) !== 0 || node._children === null || node._children.busy.size === 0);
 
 export class PromisingContext implements ContextMethods, TreeNode {
   declare readonly namespace: string | null;
@@ -153,24 +159,19 @@ export class PromisingContext implements ContextMethods, TreeNode {
     }
   }
 
+  /**
+   * An async block keeps this context active in its flow through AsyncLocalStorage whatever we
+   * do here; `_activeRuns` only decides whether the context counts as busy. A promising
+   * Promise can be watched without being observed, so the context stays busy until it settles.
+   * A foreign promise cannot be watched without marking its rejection as handled, which would
+   * hide an ignored failure from Node, so the run is closed now and the block's promise is
+   * returned untouched; children created later make the context busy again (tree.ts).
+   */
   #exitWhenSettled(result: PromiseLike<unknown>): PromiseLike<unknown> {
-    const exit = () => this.#exit();
     const waitable = result as Partial<{ [kNode]: boolean; _whenDone(callback: () => void): void }>;
-    if (waitable[kNode] === true && waitable._whenDone !== undefined) {
-      // A promising Promise: watch it internally, so watching does not count as observing it.
-      waitable._whenDone(exit);
-      return result;
-    }
-    return NativePromise.resolve(result).then(
-      (value) => {
-        exit();
-        return value;
-      },
-      (error: unknown) => {
-        exit();
-        throw error;
-      },
-    );
+    if (waitable[kNode] === true && waitable._whenDone !== undefined) waitable._whenDone(() => this.#exit());
+    else this.#exit();
+    return result;
   }
 
   toString(): string {
@@ -216,7 +217,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
    */
   async awaitChildren({ recursively = true }: AwaitChildrenOptions = {}): Promise<void> {
     for (;;) {
-      const remaining = collectChildren(this, isSelfDone, {
+      const remaining = collectChildren(this, isDone, {
         recursively,
         excludeNonAwaitable: true,
         excludeDone: true,
@@ -240,7 +241,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
   }
 
   collectRemainingChildren(options?: CollectOptions): Set<PromisingContext> {
-    return collectChildren(this, isSelfDone, options) as Set<PromisingContext>;
+    return collectChildren(this, isDone, options) as Set<PromisingContext>;
   }
 
   /** The resolved pool for `useThreadPool: true` functions created here; `null` means ASYNCIO_DEFAULT. */

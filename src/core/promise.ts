@@ -87,8 +87,9 @@ let slotSpec: CallSpec | null = null;
 let slotThis: unknown;
 let slotArgs: unknown[] | null = null;
 let slotParent: TreeNode | null = null;
-let capturedResolve: (value: unknown) => void;
-let capturedReject: (reason: unknown) => void;
+const noop = () => {};
+let capturedResolve: (value: unknown) => void = noop;
+let capturedReject: (reason: unknown) => void = noop;
 function captureResolvers(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
   capturedResolve = resolve;
   capturedReject = reject;
@@ -137,15 +138,17 @@ export class PromisingPromise<T> extends NativePromise<T> {
     super(captureResolvers as never);
     this._resolveNative = capturedResolve;
     this._rejectNative = capturedReject;
+    // The slots must not outlive the call: they would keep the last promise alive.
+    capturedResolve = capturedReject = noop;
     if (work === INTERNAL) {
       initFromCall(this, slotSpec!, slotParent, slotThis, slotArgs!);
-      slotSpec = null;
+      slotSpec = slotParent = slotArgs = null;
       slotThis = undefined;
-      slotArgs = null;
       return;
     }
     if (work === INTERNAL_WRAP) {
       initFromThenable(this, slotThis as PromiseLike<unknown>, slotParent);
+      slotParent = null;
       slotThis = undefined;
       return;
     }
