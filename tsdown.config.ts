@@ -9,5 +9,7 @@ export default defineConfig({
   target: "node20",
   dts: true,
   clean: true,
+  // index.js / index.cjs (not .mjs): the names package.json's exports map points to.
+  fixedExtension: false,
   sourcemap: true,
 });

@@ -2,7 +2,9 @@
  * promising-ts — the public surface. This file only re-exports.
  * Recommended use: `import * as promising from "promising-ts"`.
  */
-import "./threads/bridge.ts";
+import { installMainThreadBridge } from "./threads/bridge.ts";
+
+installMainThreadBridge();
 
 export {
   awaitChildren,
@@ -61,6 +63,12 @@ export {
   Sentinel,
   UNCHANGED,
 } from "./core/sentinels.ts";
+export type { ConcurrentFuture } from "./core/thread-contract.ts";
 export type { TraceOptions } from "./core/trace.ts";
 export type { CollectOptions } from "./core/tree.ts";
+export {
+  type ConcurrentFutureData,
+  type FutureWaitOptions,
+  PromiseBackedConcurrentFuture,
+} from "./threads/concurrent-future.ts";
 export { ThreadPool, type ThreadPoolOptions } from "./threads/pool.ts";

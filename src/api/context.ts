@@ -28,23 +28,27 @@ export interface ContextFunction<A extends unknown[] = any[], R = any, This = un
 
 /** The result of `promising.context(options)`: run a block in a fresh context, or decorate. */
 export interface ContextFactory {
-  /** Runs `block` in a fresh context; returns exactly what the block returns. */
-  run<R>(block: (context: PromisingContext) => R): R;
-  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): ContextFunction<A, R, This>;
+  // The decorator overload must come first: TypeScript would match a decorator call
+  // against the one-parameter `(fn)` overload otherwise.
   <This, A extends unknown[], R>(
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
+  /** Runs `block` in a fresh context; returns exactly what the block returns. */
+  run<R>(block: (context: PromisingContext) => R): R;
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): ContextFunction<A, R, This>;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }
 
 export interface PromisingContextApi {
-  (options?: ContextOptions): ContextFactory;
-  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): ContextFunction<A, R, This>;
+  // The decorator overload must come first: TypeScript would match a decorator call
+  // against the one-parameter `(fn)` overload otherwise.
   <This, A extends unknown[], R>(
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
+  (options?: ContextOptions): ContextFactory;
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): ContextFunction<A, R, This>;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }
 

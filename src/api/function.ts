@@ -263,25 +263,29 @@ type MethodDecorator<This, A extends unknown[], R> = (
 
 /** The result of `promising.function(options)`: decorates a function, or a method in either decorator system. */
 export interface FunctionDecorator {
-  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): PromisingFunction<A, R, This>;
+  // The decorator overload must come first: TypeScript would match a decorator call
+  // against the one-parameter `(fn)` overload otherwise.
   <This, A extends unknown[], R>(
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): PromisingFunction<A, R, This>;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }
 
 export interface PromisingFunctionApi {
+  // The decorator overload must come first: TypeScript would match a decorator call
+  // against the one-parameter `(fn)` overload otherwise.
+  <This, A extends unknown[], R>(
+    value: (this: This, ...args: A) => R,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
+  ): any;
   <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): PromisingFunction<A, R, This>;
   <This, A extends unknown[], R>(
     options: FunctionOptions,
     fn: (this: This, ...args: A) => R,
   ): PromisingFunction<A, R, This>;
   (options: FunctionOptions): FunctionDecorator;
-  <This, A extends unknown[], R>(
-    value: (this: This, ...args: A) => R,
-    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
-  ): any;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }
 

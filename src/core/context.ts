@@ -62,6 +62,7 @@ interface SettleAwaitable extends TreeNode {
 /** The hierarchy behaviour PromisingContext and promising.Promise share. */
 export interface ContextMethods {
   readonly namespace: string | null;
+  run<R>(block: (context: this) => R): R;
   getParentContext(options?: RaiseOptions & { raiseIfNone?: true }): PromisingContext;
   getParentContext(options: RaiseOptions): PromisingContext | null;
   getParentPromise(
@@ -91,8 +92,6 @@ export class PromisingContext implements ContextMethods, TreeNode {
   /** @internal */ declare _flags: number;
   /** @internal */ declare _pool: ThreadPoolLike | null;
   /** @internal */ declare _children: ChildRegistry | null;
-  /** @internal How many `run()` blocks are executing inside this context right now. */
-  declare _activeRuns: number;
 
   /** True for PromisingContext instances and for promising.Promise instances (a Promise is a context too). */
   static [Symbol.hasInstance](value: unknown): boolean {
@@ -110,72 +109,41 @@ export class PromisingContext implements ContextMethods, TreeNode {
     this._flags = resolveFlags(parent, options, false) | SELF_DONE;
     this._pool = resolvePool(parent, options.threadPool);
     this._children = null;
-    this._activeRuns = 0;
     // Not running yet, so not busy: the parent holds it weakly until a block runs inside it.
     if (parent !== null) (parent._children ??= new ChildRegistry()).addDone(this);
   }
 
   /**
    * Runs `block` with this context active and returns exactly what the block returns
-   * (a value for a sync block; for an async block, a promise settling like the block's).
+   * (a value for a sync block, the block's own promise for an async one). Works on a
+   * promising.Promise too (a Promise is a context), like `with promise:` in Python.
    */
   run<R>(block: (context: this) => R): R {
     if (typeof block !== "function") {
-      throw new TypeError(`PromisingContext.run expects a function, got ${typeof block}.`);
+      throw new TypeError(`run() expects a function, got ${typeof block}.`);
     }
     if (isActiveInFlow(this)) {
       throw new ContextAlreadyActiveError(
         `${this} is already active in this flow. Create a fresh context with promising.context(...) instead of re-entering it.`,
       );
     }
-    this.#enter();
+    // A promise's busy state follows its own work; only plain contexts count their blocks.
+    if (this._flags & IS_PROMISE) return runWithActive(this, block, this);
+    enterRun(this);
     let result: R;
     try {
       result = runWithActive(this, block, this);
     } catch (error) {
-      this.#exit();
+      exitRun(this);
       throw error;
     }
-    if (!isThenable(result)) {
-      this.#exit();
-      return result;
-    }
-    return this.#exitWhenSettled(result) as R;
-  }
-
-  #enter(): void {
-    this._activeRuns++;
-    this._flags &= ~SELF_DONE;
-    markBusyUpwards(this);
-  }
-
-  #exit(): void {
-    if (this._activeRuns === 0) {
-      throw new ContextNotActiveError(`${this} was exited but is not active.`);
-    }
-    if (--this._activeRuns === 0) {
-      this._flags |= SELF_DONE;
-      releaseIfQuiet(this);
-    }
-  }
-
-  /**
-   * An async block keeps this context active in its flow through AsyncLocalStorage whatever we
-   * do here; `_activeRuns` only decides whether the context counts as busy. A promising
-   * Promise can be watched without being observed, so the context stays busy until it settles.
-   * A foreign promise cannot be watched without marking its rejection as handled, which would
-   * hide an ignored failure from Node, so the run is closed now and the block's promise is
-   * returned untouched; children created later make the context busy again (tree.ts).
-   */
-  #exitWhenSettled(result: PromiseLike<unknown>): PromiseLike<unknown> {
-    const waitable = result as Partial<{ [kNode]: boolean; _whenDone(callback: () => void): void }>;
-    if (waitable[kNode] === true && waitable._whenDone !== undefined) waitable._whenDone(() => this.#exit());
-    else this.#exit();
+    if (isThenable(result)) exitRunWhenSettled(this, result);
+    else exitRun(this);
     return result;
   }
 
   toString(): string {
-    return `PromisingContext(${this.namespace ?? "<anonymous>"}, ${this._activeRuns > 0 ? "active" : "inactive"})`;
+    return `PromisingContext(${this.namespace ?? "<anonymous>"}, ${activeRuns.has(this) ? "active" : "inactive"})`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -264,6 +232,42 @@ export class PromisingContext implements ContextMethods, TreeNode {
 
 Object.defineProperty(PromisingContext.prototype, kNode, { value: true });
 
+/** How many `run()` blocks execute in each plain context right now (contexts are few; promises never count). */
+const activeRuns = new WeakMap<TreeNode, number>();
+
+function enterRun(context: TreeNode): void {
+  activeRuns.set(context, (activeRuns.get(context) ?? 0) + 1);
+  context._flags &= ~SELF_DONE;
+  markBusyUpwards(context);
+}
+
+function exitRun(context: TreeNode): void {
+  const runs = activeRuns.get(context);
+  if (runs === undefined) throw new ContextNotActiveError(`${context} was exited but is not active.`);
+  if (runs > 1) {
+    activeRuns.set(context, runs - 1);
+    return;
+  }
+  activeRuns.delete(context);
+  context._flags |= SELF_DONE;
+  releaseIfQuiet(context);
+}
+
+/**
+ * An async block keeps the context active in its flow through AsyncLocalStorage whatever we
+ * do here; the run count only decides whether the context counts as busy. A promising
+ * Promise can be watched without being observed, so the context stays busy until it settles.
+ * A foreign promise cannot be watched without marking its rejection as handled, which would
+ * hide an ignored failure from Node, so that run is closed now and the block's promise is
+ * returned untouched; children created later make the context busy again (tree.ts).
+ */
+function exitRunWhenSettled(context: TreeNode, result: PromiseLike<unknown>): void {
+  const waitable = result as Partial<{ [kNode]: boolean; _whenDone(callback: () => void): void }>;
+  if (waitable[kNode] === true && waitable._whenDone !== undefined)
+    waitable._whenDone(() => exitRun(context));
+  else exitRun(context);
+}
+
 function nearestPromise(start: TreeNode | null): import("./promise.ts").PromisingPromise<unknown> | null {
   let node = start;
   while (node !== null && !(node._flags & IS_PROMISE)) node = node._parent;
@@ -272,6 +276,7 @@ function nearestPromise(start: TreeNode | null): import("./promise.ts").Promisin
 
 /** Names of the shared methods that promising.Promise borrows from PromisingContext. */
 export const SHARED_METHOD_NAMES = [
+  "run",
   "getParentContext",
   "getParentPromise",
   "awaitChildren",
@@ -281,6 +286,6 @@ export const SHARED_METHOD_NAMES = [
   "getTrace",
   "formatTrace",
   "printTrace",
-] as const satisfies readonly (keyof ContextMethods)[];
+] as const satisfies readonly (keyof ContextMethods | "run")[];
 
 setParentRecognizer((value) => value instanceof PromisingContext);

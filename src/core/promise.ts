@@ -22,7 +22,7 @@ import {
   validateOptions,
 } from "./options.ts";
 import { type Job, scheduleJob } from "./scheduler.ts";
-import { getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
+import { type ConcurrentFuture, getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
 import { stampTrace } from "./trace.ts";
 import {
   attachChild,
@@ -188,6 +188,14 @@ export class PromisingPromise<T> extends NativePromise<T> {
   unpackOnceSync(options?: SyncOptions): T | PromisingPromise<T> {
     assertBlockingAllowed("unpackOnceSync()");
     return getThreadBridge().blockOn(this, "once", options?.timeoutMs) as T | PromisingPromise<T>;
+  }
+
+  /**
+   * A view that a worker thread you started can block on (`result({ timeoutMs })`,
+   * `exception()`, `done()`); hand it over in `workerData` with `transferList: future.transferList`.
+   */
+  asConcurrentFuture(): ConcurrentFuture<T> {
+    return getThreadBridge().concurrentFuture(this) as ConcurrentFuture<T>;
   }
 
   /** Whether the promise has settled, with every nested layer unpacked. */

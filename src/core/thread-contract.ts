@@ -10,6 +10,15 @@ export interface ThreadPoolLike {
   close(): Promise<void>;
 }
 
+/** A blocking view of a promise for worker threads (implemented by PromiseBackedConcurrentFuture). */
+export interface ConcurrentFuture<T> {
+  /** Pass as `transferList` when handing the future to a worker in `workerData`. */
+  readonly transferList: readonly unknown[];
+  done(): boolean;
+  result(options?: { timeoutMs?: number }): T;
+  exception(options?: { timeoutMs?: number }): unknown;
+}
+
 export interface ThreadBridge {
   /** True for values that may be used as `threadPool`. */
   isThreadPool(value: unknown): value is ThreadPoolLike;
@@ -23,6 +32,8 @@ export interface ThreadBridge {
   awaitChildrenSync(node: TreeNode, recursively: boolean, timeoutMs: number | undefined): void;
   /** Runs a `useThreadPool: true` function for `promise` on its pool; the thenable settles with the outcome. */
   runOnPool(promise: TreeNode, fn: unknown, thisArg: unknown, args: unknown[]): PromiseLike<unknown>;
+  /** The concurrent-future view of `promise`. */
+  concurrentFuture(promise: TreeNode): ConcurrentFuture<unknown>;
   /** True inside a pool worker, where `fn.run()` at module top level is a no-op. */
   isPoolWorker(): boolean;
 }
@@ -38,6 +49,7 @@ let bridge: ThreadBridge = {
   blockOn: unavailable("blocking"),
   awaitChildrenSync: unavailable("blocking"),
   runOnPool: unavailable("useThreadPool: true"),
+  concurrentFuture: unavailable("asConcurrentFuture()"),
   isPoolWorker: () => false,
 };
 

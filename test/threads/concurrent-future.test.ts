@@ -1,0 +1,99 @@
+import { Worker } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import * as promising from "../../src/index.ts";
+
+const workerFile = new URL("./fixtures/future-worker.mjs", import.meta.url);
+
+/** Hands `promise`'s concurrent future to a fresh worker thread and returns its report. */
+async function blockInWorker(
+  promise: promising.Promise<unknown>,
+  data: { mode?: "result" | "exception"; timeoutMs?: number } = {},
+): Promise<Record<string, unknown>> {
+  const future = promise.asConcurrentFuture();
+  const worker = new Worker(workerFile, {
+    workerData: { future, ...data },
+    transferList: future.transferList as never,
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+describe("PromiseBackedConcurrentFuture in a worker the user started", () => {
+  it("result() blocks until the promise resolves and returns its value", async () => {
+    const slow = promising.function(async function slow() {
+      await new Promise((r) => setTimeout(r, 50));
+      return { answer: 42 };
+    });
+    const report = await blockInWorker(slow(), { timeoutMs: 5_000 });
+    expect(report).toMatchObject({ value: { answer: 42 }, again: { answer: 42 }, doneAfter: true });
+  });
+
+  it("blocking on it starts a deferred promise", async () => {
+    let started = false;
+    const lazy = promising.function({ startSoon: false }, async function lazy() {
+      started = true;
+      return "started by the worker";
+    });
+    const promise = lazy();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).toBe(false);
+    const report = await blockInWorker(promise, { timeoutMs: 5_000 });
+    expect(started).toBe(true);
+    expect(report.value).toBe("started by the worker");
+  });
+
+  it("exception() returns the error of a rejected promise; result() throws it", async () => {
+    const failing = promising.function(async function failing() {
+      throw new RangeError("out of range");
+    });
+    const p1 = failing();
+    const viaException = await blockInWorker(p1, { mode: "exception", timeoutMs: 5_000 });
+    expect(viaException.exception).toBe("RangeError: out of range");
+    const p2 = failing();
+    const viaResult = await blockInWorker(p2, { timeoutMs: 5_000 });
+    expect(viaResult.error).toBe("RangeError: out of range");
+    await expect(p1).rejects.toThrow(RangeError);
+    await expect(p2).rejects.toThrow(RangeError);
+  });
+
+  it("times out with TimeoutError while the promise keeps running", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const blocked = promising.function(async function blocked() {
+      await gate;
+      return "late";
+    });
+    const promise = blocked();
+    const report = await blockInWorker(promise, { timeoutMs: 30 });
+    expect(report.error).toMatch(/^TimeoutError: .*timed out after 30 ms/);
+    expect(promise.done()).toBe(false);
+    release();
+    expect(await promise).toBe("late");
+  });
+
+  it("on the main thread: result()/exception() throw SyncUsageError, done() polls, transferList is an array", async () => {
+    const quick = promising.function(async function quick() {
+      return 1;
+    });
+    const promise = quick();
+    const future = promise.asConcurrentFuture();
+    expect(Array.isArray(future.transferList)).toBe(true);
+    expect(() => future.result()).toThrow(promising.SyncUsageError);
+    expect(() => future.exception()).toThrow(promising.SyncUsageError);
+    expect(future.done()).toBe(false);
+    await promise;
+    expect(future.done()).toBe(true);
+  });
+
+  it("from() rejects what is not a future", () => {
+    expect(() => promising.PromiseBackedConcurrentFuture.from({} as never)).toThrow(/asConcurrentFuture/);
+  });
+});
