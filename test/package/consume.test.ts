@@ -1,0 +1,200 @@
+// SPEC 1 ("ESM and CommonJS consumers both work") and 5 ("ready for npm publish"): the built
+// package, as plain `node` consumers load it. This file builds nothing: `npm test` runs
+// `npm run build` first; run it alone with `npm run build && npx vitest run test/package`.
+// Entry files are read from package.json "exports", so the test checks what npm would publish.
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const execFileAsync = promisify(execFile);
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"));
+const rootExport = pkg.exports["."];
+const esmEntry = path.join(repoRoot, rootExport.import.default);
+const cjsEntry = path.join(repoRoot, rootExport.require.default);
+
+/** Fails with a message that says what to do, instead of a module-not-found stack from a child process. */
+function assertBuilt(file: string): void {
+  if (fs.existsSync(file)) return;
+  const dist = path.join(repoRoot, "dist");
+  const found = fs.existsSync(dist) ? fs.readdirSync(dist).join(", ") || "(empty)" : "(no dist/ directory)";
+  throw new Error(
+    `${path.relative(repoRoot, file)} is missing. Run "npm run build" first (npm test does). ` +
+      `If the build did run, its output names do not match package.json "exports". dist/ holds: ${found}`,
+  );
+}
+
+let tmpRoot = "";
+
+beforeAll(() => {
+  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "promising-ts-consume-"));
+});
+
+afterAll(() => {
+  if (tmpRoot !== "") fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+/** Writes `source` to `dir/name` and runs it with plain `node` (no loader), returning parsed JSON stdout. */
+async function runNode(dir: string, name: string, source: string): Promise<Record<string, unknown>> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, source);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS; // a consumer runs plain node, without the test runner's loaders
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileAsync(process.execPath, [file], { cwd: dir, env, timeout: 15_000 }));
+  } catch (error) {
+    const { stderr = "", stdout: out = "" } = error as { stderr?: string; stdout?: string };
+    throw new Error(`node ${name} failed:\n${stderr || out || String(error)}`);
+  }
+  const lastLine = stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    return JSON.parse(lastLine) as Record<string, unknown>;
+  } catch {
+    throw new Error(`node ${name} printed no JSON result; stdout was:\n${stdout}`);
+  }
+}
+
+/** Script body shared by both module systems; `promising` is in scope, top-level `await` is not assumed. */
+const PROBE = `
+async function probe() {
+  const double = promising.function(async (x) => x * 2);
+  const p = double(21);
+  const plusOne = promising.function({ useThreadPool: false }, (x) => x + 1);
+  const named = promising.function(async function fetchName() {
+    return promising.getActivePromise().namespace;
+  });
+  let decorationError = null;
+  try {
+    promising.function(() => 1);
+  } catch (error) {
+    decorationError = {
+      name: error.name,
+      isDecorationError: error instanceof promising.DecorationError,
+      isPromisingError: error instanceof promising.PromisingError,
+    };
+  }
+  return {
+    value: await p,
+    viaRun: await double.run(4),
+    syncOnLoop: await plusOne(1),
+    namespace: await named(),
+    contextBlock: await promising.context({ namespace: "outer" }).run(async (ctx) => ctx.namespace),
+    isPromisingPromise: p instanceof promising.Promise,
+    isNativePromise: p instanceof Promise,
+    isContext: p instanceof promising.PromisingContext,
+    fnIsFunction: promising.fn === promising.function,
+    decorationError,
+  };
+}
+`;
+
+const EXPECTED_PROBE = {
+  value: 42,
+  viaRun: 8,
+  syncOnLoop: 2,
+  namespace: "fetchName",
+  contextBlock: "outer",
+  isPromisingPromise: true,
+  isNativePromise: true,
+  isContext: true,
+  fnIsFunction: true,
+  decorationError: { name: "DecorationError", isDecorationError: true, isPromisingError: true },
+};
+
+const esmScript = (specifier: string, extra = "") =>
+  `import * as promising from ${JSON.stringify(specifier)};
+${PROBE}
+const result = await probe();
+${extra}
+console.log(JSON.stringify(result));
+`;
+
+const cjsScript = (specifier: string, extra = "") =>
+  `"use strict";
+const promising = require(${JSON.stringify(specifier)});
+${PROBE}
+probe().then(
+  (result) => {
+    ${extra}
+    console.log(JSON.stringify(result));
+  },
+  (error) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
+`;
+
+describe.concurrent("the built package", () => {
+  it('ships every file that package.json "main", "module", "types" and "exports" name', () => {
+    const named = new Set<string>([pkg.main, pkg.module, pkg.types]);
+    for (const condition of [rootExport.import, rootExport.require]) {
+      named.add(condition.types);
+      named.add(condition.default);
+    }
+    const missing = [...named].filter((file) => !fs.existsSync(path.join(repoRoot, file)));
+    const dist = path.join(repoRoot, "dist");
+    const found = fs.existsSync(dist) ? fs.readdirSync(dist).join(", ") : "(no dist/ directory)";
+    expect(
+      missing,
+      'package.json names files the build did not produce. Run "npm run build" first; if it ran, ' +
+        `align tsdown's output names with package.json. dist/ holds: ${found}`,
+    ).toEqual([]);
+  });
+
+  it("works for an ESM consumer importing dist by path", async () => {
+    assertBuilt(esmEntry);
+    const dir = path.join(tmpRoot, "esm");
+    const result = await runNode(dir, "consumer.mjs", esmScript(pathToFileURL(esmEntry).href));
+    expect(result).toEqual(EXPECTED_PROBE);
+  });
+
+  it("works for a CommonJS consumer requiring dist by path", async () => {
+    assertBuilt(cjsEntry);
+    const dir = path.join(tmpRoot, "cjs");
+    const result = await runNode(dir, "consumer.cjs", cjsScript(cjsEntry));
+    expect(result).toEqual(EXPECTED_PROBE);
+  });
+
+  describe('resolved by name ("promising-ts") through the exports map', () => {
+    let appDir = "";
+
+    beforeAll(() => {
+      appDir = path.join(tmpRoot, "app");
+      fs.mkdirSync(path.join(appDir, "node_modules"), { recursive: true });
+      // "junction" only matters on Windows, where it needs no privileges; elsewhere it is a plain symlink.
+      fs.symlinkSync(repoRoot, path.join(appDir, "node_modules", "promising-ts"), "junction");
+    });
+
+    it('import("promising-ts") loads the ESM build', async () => {
+      assertBuilt(esmEntry);
+      const script = `const promising = await import("promising-ts");
+${PROBE}
+const result = await probe();
+result.resolved = (await import("node:url")).fileURLToPath(import.meta.resolve("promising-ts"));
+console.log(JSON.stringify(result));
+`;
+      const result = await runNode(appDir, "by-name.mjs", script);
+      expect(result).toEqual({ ...EXPECTED_PROBE, resolved: fs.realpathSync(esmEntry) });
+    });
+
+    it('require("promising-ts") loads the CommonJS build', async () => {
+      assertBuilt(cjsEntry);
+      const extra = `result.resolved = require.resolve("promising-ts");
+    result.packageName = require("promising-ts/package.json").name;`;
+      const result = await runNode(appDir, "by-name.cjs", cjsScript("promising-ts", extra));
+      expect(result).toEqual({
+        ...EXPECTED_PROBE,
+        resolved: fs.realpathSync(cjsEntry),
+        packageName: "promising-ts",
+      });
+    });
+  });
+});
