@@ -28,6 +28,12 @@ export interface TreeNode {
   _children: ChildRegistry | null;
 }
 
+/**
+ * Calls back after a garbage collection: the target is an object nobody references, so it
+ * dies in the next collection and its finalizer runs as a task afterwards.
+ */
+const afterNextGc = new FinalizationRegistry<ChildRegistry>((registry) => registry.sweepAfterGc());
+
 /** Lazily allocated: most promises never have children. */
 export class ChildRegistry {
   /** Children that are busy (see the invariant above). */
@@ -35,15 +41,40 @@ export class ChildRegistry {
   /** Children that finished, held weakly; dead references are swept in amortized O(1). */
   done: WeakRef<TreeNode>[] = [];
   #sweepAt = 64;
+  #armed = false;
+  #fruitlessSweeps = 0;
 
   addDone(child: TreeNode): void {
-    const done = this.done;
-    done.push(new WeakRef(child));
-    if (done.length >= this.#sweepAt) {
-      this.done = done.filter((ref) => ref.deref() !== undefined);
-      // Doubling keeps the sweep cost proportional to the pushes that triggered it.
-      this.#sweepAt = Math.max(64, this.done.length * 2);
+    this.done.push(new WeakRef(child));
+    if (this.done.length >= this.#sweepAt) {
+      this.#sweep();
+      // V8 keeps every WeakRef target alive until the current job ends, so a loop of awaits
+      // that never yields finds everything alive here. Sweep again after a collection, when
+      // the children nobody references are really gone, so dead references never pile up.
+      this.#fruitlessSweeps = 0;
+      this.#armSweepAfterGc();
     }
+  }
+
+  /** @internal Finalizer callback; re-arms a few times while collections free nothing yet. */
+  sweepAfterGc(): void {
+    this.#armed = false;
+    const before = this.done.length;
+    this.#sweep();
+    this.#fruitlessSweeps = this.done.length < before ? 0 : this.#fruitlessSweeps + 1;
+    if (this.#fruitlessSweeps < 8) this.#armSweepAfterGc();
+  }
+
+  #armSweepAfterGc(): void {
+    if (this.#armed || this.done.length <= 64) return;
+    this.#armed = true;
+    afterNextGc.register({}, this);
+  }
+
+  #sweep(): void {
+    this.done = this.done.filter((ref) => ref.deref() !== undefined);
+    // Doubling keeps the sweep cost proportional to the pushes that triggered it.
+    this.#sweepAt = Math.max(64, this.done.length * 2);
   }
 }
 
