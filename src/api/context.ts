@@ -123,7 +123,7 @@ const contextWrapping: Wrapping = {
   bind(wrapper, receiver) {
     return makeContextFunction({ ...stateOf(wrapper), receiver: { value: receiver } });
   },
-  nameMethod(wrapper, namespace) {
+  nameMethod(wrapper, namespace, _home) {
     const { naming } = stateOf(wrapper);
     if (!naming.given) naming.namespace = namespace;
   },

@@ -15,8 +15,11 @@ export interface Wrapping {
   wrap(fn: AnyFunction, options: Record<string, unknown>): AnyFunction;
   /** A wrapper that calls with `this === receiver` whatever the call site (for `obj.method.with()`). */
   bind(wrapper: AnyFunction, receiver: object): AnyFunction;
-  /** Tells a method wrapper its `Class.method` name (ignored when a namespace was given explicitly). */
-  nameMethod(wrapper: AnyFunction, namespace: string): void;
+  /**
+   * Tells a method wrapper its `Class.method` name (ignored when a namespace was given
+   * explicitly) and its home: the class for static methods, the prototype for instance methods.
+   */
+  nameMethod(wrapper: AnyFunction, namespace: string, home: object): void;
 }
 
 interface StandardContext {
@@ -100,7 +103,7 @@ function decorateStandard(
     installed = true;
     const home = context.static ? (this as object) : findHome(this as object, key);
     if (home === null) return;
-    wrapping.nameMethod(wrapper, methodNamespace(home, key));
+    wrapping.nameMethod(wrapper, methodNamespace(home, key), home);
     if (Object.getOwnPropertyDescriptor(home, key)?.value === wrapper)
       installBindingGetter(wrapping, home, key, wrapper);
   });
@@ -120,7 +123,7 @@ function decorateLegacy(
     );
   }
   const wrapper = wrapping.wrap(descriptor.value as AnyFunction, options);
-  wrapping.nameMethod(wrapper, methodNamespace(target, key));
+  wrapping.nameMethod(wrapper, methodNamespace(target, key), target);
   // Legacy decorators cannot run code after the class is complete, and returning an accessor
   // would break other decorators stacked around this one (they expect `descriptor.value`).
   // So the descriptor stays a plain method, and the per-instance binding that makes

@@ -42,9 +42,28 @@ export interface PromisingFunction<A extends unknown[] = any[], R = any, This = 
   readonly original: (this: This, ...args: A) => R;
 }
 
+/** Shared by a decorated function and every `.with()` / bound copy of it. */
+interface FunctionIdentity {
+  /** How other threads name the decoration (threads/function-registry.ts); `null` when they cannot. */
+  ref: unknown;
+  /** For methods: the class (static) or prototype (instance) that defines them. */
+  home: object | null;
+  /** The decorated function as first created (what another thread's call resolves to). */
+  wrapper: PromisingFunction | null;
+}
+
+/** What a pool worker needs to call this function in the main thread's tree (see CallSpec.origin). */
+export interface CallOrigin {
+  readonly identity: FunctionIdentity;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly namespace: string | null;
+  readonly original: AnyFunction;
+}
+
 interface FunctionState {
   readonly original: AnyFunction;
   readonly isAsync: boolean;
+  readonly identity: FunctionIdentity;
   /** Validated options, `undefined`/`UNCHANGED` already dropped. */
   readonly options: Readonly<Record<string, unknown>>;
   readonly spec: CallSpec;
@@ -124,12 +143,14 @@ function checkUseThreadPool(
 }
 
 function buildSpec(
-  state: Pick<FunctionState, "original" | "isAsync">,
+  state: Pick<FunctionState, "original" | "isAsync" | "identity">,
   options: Record<string, unknown>,
   namespace: string | null,
 ): CallSpec {
   const kind = state.isAsync ? WORK_CALLABLE : options.useThreadPool === true ? WORK_POOL : WORK_SYNC_FN;
+  const origin: CallOrigin = { identity: state.identity, options, namespace, original: state.original };
   return {
+    origin,
     fn: state.original,
     kind,
     config: {
@@ -146,18 +167,27 @@ function buildSpec(
 function createState(
   original: AnyFunction,
   isAsync: boolean,
+  identity: FunctionIdentity,
   options: Record<string, unknown>,
   receiver: FunctionState["receiver"],
   defaultNamespace: string | null,
 ): FunctionState {
   checkUseThreadPool({ original, isAsync }, options);
+  if (options.useThreadPool === true && identity.ref === null) {
+    throw new DecorationError(
+      `${original.name || "This function"} cannot run on the thread pool: the module that decorated it could not be ` +
+        "found (code from eval?). Decorate it at the top level of a module, or pass { module: import.meta.url } " +
+        "(ESM) / { module: __filename } (CommonJS) when decorating.",
+    );
+  }
   const namespaceGiven = options.namespace !== undefined;
   const namespace = namespaceGiven ? (options.namespace as string | null) : defaultNamespace;
   return {
     original,
     isAsync,
+    identity,
     options,
-    spec: buildSpec({ original, isAsync }, options, namespace),
+    spec: buildSpec({ original, isAsync, identity }, options, namespace),
     namespaceGiven,
     receiver,
     runSpec: null,
@@ -182,7 +212,17 @@ function makeWrapper(state: FunctionState): PromisingFunction {
 function decorate(fn: AnyFunction, options: Record<string, unknown>): PromisingFunction {
   checkDecoratable(fn);
   const isAsync = functionTag(fn) === "[object AsyncFunction]";
-  return makeWrapper(createState(fn, isAsync, options, null, fn.name || null));
+  checkUseThreadPool({ original: fn, isAsync }, options);
+  const identity: FunctionIdentity = { ref: null, home: null, wrapper: null };
+  // Named here, at the decoration site, because the call stack is what locates the module.
+  identity.ref = getThreadBridge().registerFunction(
+    identity,
+    fn.name,
+    options.module as string | URL | undefined,
+    options.useThreadPool === true,
+  );
+  identity.wrapper = makeWrapper(createState(fn, isAsync, identity, options, null, fn.name || null));
+  return identity.wrapper;
 }
 
 const functionWrapping: Wrapping = {
@@ -192,8 +232,9 @@ const functionWrapping: Wrapping = {
     const state = stateOf(wrapper);
     return makeWrapper({ ...state, receiver: { value: receiver }, runSpec: null });
   },
-  nameMethod(wrapper, namespace) {
+  nameMethod(wrapper, namespace, home) {
     const state = stateOf(wrapper);
+    state.identity.home = home;
     if (!state.namespaceGiven) state.spec.namespace = namespace;
   },
 };
@@ -213,7 +254,14 @@ Object.defineProperties(PromisingFunction.prototype, {
           `useThreadPool is not allowed on async functions (${state.original.name || "anonymous"}), not even at call time.`,
         );
       }
-      const next = createState(state.original, state.isAsync, merged, state.receiver, state.spec.namespace);
+      const next = createState(
+        state.original,
+        state.isAsync,
+        state.identity,
+        merged,
+        state.receiver,
+        state.spec.namespace,
+      );
       return makeWrapper(next);
     },
     writable: true,

@@ -74,8 +74,10 @@ export interface CallSpec {
   readonly config: RawConfig;
   /** `undefined`: the active context. */
   readonly parent: TreeNode | null | undefined;
-  /** Mutable: a method learns its class name after decoration (see api/methods.ts). */
+  /** Mutable: a method learns its class name after decoration (see api/decorate.ts). */
   namespace: string | null;
+  /** Opaque to the core: what the thread bridge needs to call this function from another thread. */
+  readonly origin: unknown;
 }
 
 type Waiter = PromisingPromise<unknown> | (() => void);
@@ -396,6 +398,8 @@ function isNativeExecutor(work: unknown, options: unknown): boolean {
 
 /** @internal Creates the promise for one call of a decorated function. */
 export function createCallPromise<T>(spec: CallSpec, thisArg: unknown, args: unknown[]): PromisingPromise<T> {
+  const intercept = getThreadBridge().interceptCall;
+  if (intercept !== null) return intercept(spec.origin, thisArg, args) as PromisingPromise<T>;
   slotSpec = spec;
   slotThis = thisArg;
   slotArgs = args;

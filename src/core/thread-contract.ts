@@ -36,6 +36,21 @@ export interface ThreadBridge {
   concurrentFuture(promise: TreeNode): ConcurrentFuture<unknown>;
   /** True inside a pool worker, where `fn.run()` at module top level is a no-op. */
   isPoolWorker(): boolean;
+  /**
+   * Names a decorated function so other threads can call it (see threads/function-registry.ts).
+   * With `required` (pool functions) it throws DecorationError when the module cannot be found.
+   */
+  registerFunction(
+    target: object,
+    name: string,
+    module: string | URL | undefined,
+    required: boolean,
+  ): unknown;
+  /**
+   * In a pool worker, calls of decorated functions become children in the main thread's tree;
+   * this returns the local handle. `null` on the main thread: calls run locally.
+   */
+  interceptCall: ((origin: unknown, thisArg: unknown, args: unknown[]) => TreeNode) | null;
 }
 
 const unavailable = (what: string) => (): never => {
@@ -51,6 +66,8 @@ let bridge: ThreadBridge = {
   runOnPool: unavailable("useThreadPool: true"),
   concurrentFuture: unavailable("asConcurrentFuture()"),
   isPoolWorker: () => false,
+  registerFunction: () => null,
+  interceptCall: null,
 };
 
 export function getThreadBridge(): ThreadBridge {

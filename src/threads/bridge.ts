@@ -5,6 +5,7 @@
 import type { PromisingPromise } from "../core/promise.ts";
 import { installThreadBridge } from "../core/thread-contract.ts";
 import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
+import { registerFunction } from "./function-registry.ts";
 import { ThreadPool } from "./pool.ts";
 
 /** Called by the public entry; an explicit call (not an import for effect) survives tree-shaking. */
@@ -25,5 +26,7 @@ export function installMainThreadBridge(): void {
     concurrentFuture: (promise) =>
       PromiseBackedConcurrentFuture._forPromise(promise as PromisingPromise<unknown>),
     isPoolWorker: () => false,
+    registerFunction,
+    interceptCall: null,
   });
 }

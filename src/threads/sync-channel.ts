@@ -4,9 +4,10 @@
  *
  * The worker posts a request on a MessagePort, then blocks in `Atomics.wait` on a
  * small SharedArrayBuffer. The serving thread handles the request on its event
- * loop, posts the answer on the port and bumps a counter in the shared buffer
- * with `Atomics.notify`; the worker wakes up and reads the answer synchronously
- * with `receiveMessageOnPort`. Nothing in the worker's own event loop has to run.
+ * loop, posts the answer on the port, records the answer's sequence number and
+ * kind in the shared buffer and wakes the worker with `Atomics.notify`; the worker
+ * reads the answer synchronously with `receiveMessageOnPort`. Nothing in the
+ * worker's own event loop has to run.
  *
  * Usage:
  *
@@ -22,10 +23,23 @@
  *     const client = new SyncChannelClient(workerData.channel);
  *     const value = client.request({ op: "sync", id: 3 }, 5_000);
  *
- * Wire format (internal; both ends live in this module):
- *   worker -> server   [seq, message]        seq >= 1 is a request, seq = 0 a fire-and-forget post
- *   server -> worker   [seq, kind, payload]  kind: OK (payload = value), THROWN (payload = a
- *                                            thrown non-error value), ERROR (payload = ErrorRecord)
+ * Protocol (internal; both ends live in this module). Payloads travel bare, without
+ * an envelope: wrapping them costs about 1 µs of structured clone per message,
+ * ~10% of a round trip.
+ *   - worker -> server: a request is the message itself, unless it is an array, which
+ *     travels as [REQUEST, message]; a post travels as [POST, message]. Requests are
+ *     numbered 1, 2, ... on both sides by counting (the worker has at most one
+ *     outstanding: it blocks).
+ *   - server -> worker: the payload only (value, thrown value or error record). The
+ *     server then stores the kind in KIND and the request number in ANSWERED, and
+ *     notifies ANSWERED.
+ *   - Answers are posted in increasing request order: the server drops the answer of
+ *     a request once a later one has arrived (the worker gave up on it). So when the
+ *     worker sees ANSWERED === its request number, the answer is the last message in
+ *     the port's queue, and any message before it is the late answer of a request
+ *     that timed out.
+ *   - Closing stores ~ANSWERED (a negative number, which keeps the last answered
+ *     number recoverable) and notifies, so a waiting worker wakes up at once.
  */
 import { types } from "node:util";
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from "node:worker_threads";
@@ -94,14 +108,20 @@ export interface SyncChannelClientOptions {
   errorClasses?: Iterable<ErrorClass>;
 }
 
-// Layout of the shared Int32Array.
-/** Bumped (and notified) after every answer the server posts, and on close. */
-const NOTIFY = 0;
-/** 1 once the channel is closed. */
-const CLOSED = 1;
+// Layout of the shared Int32Array (written by the server only).
+/** Number of the request answered last; ~that number once the channel is closed. */
+const ANSWERED = 0;
+/** Kind of that answer: OK, THROWN or ERROR. */
+const KIND = 1;
 const STATE_INTS = 2;
 
-const POST_SEQ = 0;
+/** First element of an enveloped worker -> server message. */
+const POST = 0;
+const REQUEST = 1;
+/** Request numbers wrap around within positive int32s; only equality is ever tested. */
+const MAX_SEQ = 0x7fff_ffff;
+const nextSeq = (seq: number): number => (seq === MAX_SEQ ? 1 : seq + 1);
+
 const OK = 0;
 const THROWN = 1;
 const ERROR = 2;
@@ -128,10 +148,7 @@ interface ErrorRecord {
   props?: Record<string, unknown>;
 }
 
-type Request = [seq: number, message: unknown];
-type Answer =
-  | [seq: number, kind: typeof OK, value: unknown]
-  | [seq: number, kind: typeof THROWN | typeof ERROR, payload: unknown];
+type Kind = typeof OK | typeof THROWN | typeof ERROR;
 
 export function createSyncChannel(): SyncChannel {
   const { port1, port2 } = new MessageChannel();
@@ -166,52 +183,62 @@ export function serveSyncChannel(
   const onPost = options.onPost ?? handler;
   let closed = false;
   let pending = 0;
+  /** Number of the last request received. */
+  let received = 0;
 
-  const wakeWorker = (): void => {
-    Atomics.add(state, NOTIFY, 1);
-    Atomics.notify(state, NOTIFY);
+  const answer = (seq: number, kind: Kind, payload: unknown): void => {
+    // A later request has arrived: the worker gave up on this one (timeout).
+    if (closed || seq !== received) return;
+    try {
+      port.postMessage(payload);
+    } catch (error) {
+      [kind, payload] = uncloneable(kind, payload, error);
+      port.postMessage(payload);
+    }
+    Atomics.store(state, KIND, kind);
+    Atomics.store(state, ANSWERED, seq);
+    Atomics.notify(state, ANSWERED);
   };
 
-  const send = (answer: Answer): void => {
-    if (closed) return;
-    try {
-      port.postMessage(answer);
-    } catch (error) {
-      port.postMessage(uncloneableAnswer(answer, error));
-    }
-    wakeWorker();
+  const answerThrown = (seq: number, error: unknown): void => {
+    const [kind, payload] = encodeThrown(error, 0);
+    answer(seq, kind, payload);
   };
 
   const settled = (): void => {
     if (--pending === 0 && !closed) port.unref();
   };
 
-  const onMessage = (data: Request): void => {
-    const seq = data[0];
-    if (seq === POST_SEQ) {
-      onPost(data[1]);
-      return;
+  const onMessage = (data: unknown): void => {
+    let request = data;
+    if (Array.isArray(data)) {
+      if (data[0] === POST) {
+        onPost(data[1]);
+        return;
+      }
+      request = data[1];
     }
+    const seq = (received = nextSeq(received));
     let result: unknown;
     try {
-      result = handler(data[1]);
+      result = handler(request);
     } catch (error) {
-      send(errorAnswer(seq, error));
+      answerThrown(seq, error);
       return;
     }
     if (!isThenable(result)) {
-      send([seq, OK, result]);
+      answer(seq, OK, result);
       return;
     }
     if (pending++ === 0) port.ref();
     Promise.resolve(result).then(
       (value) => {
         settled();
-        send([seq, OK, value]);
+        answer(seq, OK, value);
       },
       (error: unknown) => {
         settled();
-        send(errorAnswer(seq, error));
+        answerThrown(seq, error);
       },
     );
   };
@@ -219,18 +246,24 @@ export function serveSyncChannel(
   const shutDown = (): void => {
     if (closed) return;
     closed = true;
-    Atomics.store(state, CLOSED, 1);
-    wakeWorker();
+    const answered = Atomics.load(state, ANSWERED);
+    if (answered >= 0) Atomics.store(state, ANSWERED, ~answered);
+    Atomics.notify(state, ANSWERED);
     port.off("message", onMessage);
+    port.off("messageerror", shutDown);
     port.off("close", shutDown);
     port.close();
   };
 
   port.on("message", onMessage);
+  // A message that cannot be deserialized leaves no way to tell a request from a
+  // post, so the request count could no longer be trusted: close (the worker fails
+  // fast) rather than risk answering the wrong request.
+  port.on("messageerror", shutDown);
   // Fires when the worker closes its end or exits.
   port.on("close", shutDown);
   port.unref();
-  if (Atomics.load(state, CLOSED) !== 0) shutDown();
+  if (Atomics.load(state, ANSWERED) < 0) shutDown();
 
   return {
     get closed() {
@@ -252,24 +285,18 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function errorAnswer(seq: number, error: unknown): Answer {
-  const [kind, payload] = encodeThrown(error, 0);
-  return [seq, kind, payload];
-}
-
-/** The answer could not be posted: explain why instead of leaving the worker waiting. */
-function uncloneableAnswer(answer: Answer, cloneError: unknown): Answer {
-  const [seq, kind, payload] = answer;
+/** The answer could not be posted: send what can cross, or an explanation, instead of leaving the worker waiting. */
+function uncloneable(kind: Kind, payload: unknown, cloneError: unknown): Encoded {
   if (kind !== OK) {
     // A thrown value: keep what can cross (class, message, stack, cloneable parts).
     const sanitized = sanitize([kind, payload] as Encoded);
-    if (isCloneable(sanitized)) return [seq, sanitized[0], sanitized[1]];
+    if (isCloneable(sanitized[1])) return sanitized;
   }
   const what = kind === OK ? "value" : "error";
   const error = new SyncChannelCloneError(
     `The ${what} answering a sync-channel request cannot be sent to the worker thread: it cannot be structured-cloned (${describe(cloneError)}).`,
   );
-  return [seq, ERROR, encodeError(error, MAX_ERROR_DEPTH)];
+  return [ERROR, encodeError(error, MAX_ERROR_DEPTH)];
 }
 
 function encodeThrown(value: unknown, depth: number): Encoded {
@@ -398,7 +425,7 @@ export class SyncChannelClient {
 
   /** True once either end closed the channel. */
   get closed(): boolean {
-    return this.#closed || Atomics.load(this.#state, CLOSED) !== 0;
+    return this.#closed || Atomics.load(this.#state, ANSWERED) < 0;
   }
 
   /**
@@ -406,6 +433,7 @@ export class SyncChannelClient {
    * or throws what it threw. `timeoutMs` (default: none) bounds the wait with a
    * `TimeoutError`; the handler keeps running and its late answer is discarded.
    * Throws `SyncChannelClosedError` when the channel is or gets closed.
+   * (An array message costs a little more: it travels in an envelope.)
    */
   request(message: unknown, timeoutMs?: number): unknown {
     let deadline: number | undefined;
@@ -419,41 +447,34 @@ export class SyncChannelClient {
     }
     this.#checkOpen();
     const state = this.#state;
-    const port = this.#port;
-    const seq = ++this.#seq;
-    // Read before posting: an answer that lands before we wait changes the value
-    // and makes Atomics.wait return at once, so no wake-up is lost.
-    let observed = Atomics.load(state, NOTIFY);
-    port.postMessage([seq, message] satisfies Request);
+    const seq = nextSeq(this.#seq);
+    this.#port.postMessage(Array.isArray(message) ? [REQUEST, message] : message);
+    // Counted only once sent: the server counts the requests it receives.
+    this.#seq = seq;
     for (;;) {
-      let sliceMs = WAIT_SLICE_MS;
-      if (deadline !== undefined) sliceMs = Math.max(0, Math.min(sliceMs, deadline - performance.now()));
-      Atomics.wait(state, NOTIFY, observed, sliceMs);
-      observed = Atomics.load(state, NOTIFY);
-      for (
-        let received = receiveMessageOnPort(port);
-        received !== undefined;
-        received = receiveMessageOnPort(port)
-      ) {
-        const answer = received.message as Answer;
-        // Anything else is the late answer of a request that timed out: drop it.
-        if (answer[0] === seq) return this.#settle(answer);
-      }
-      if (Atomics.load(state, CLOSED) !== 0) {
+      const answered = Atomics.load(state, ANSWERED);
+      // ~seq: answered, then closed.
+      if (answered === seq || answered === ~seq) return this.#take();
+      if (answered < 0) {
         throw new SyncChannelClosedError(
           "The sync channel was closed while a worker was waiting for an answer.",
         );
       }
-      if (deadline !== undefined && performance.now() >= deadline) {
-        throw new TimeoutError(`No answer on the sync channel within ${timeoutMs} ms.`);
+      let sliceMs = WAIT_SLICE_MS;
+      if (deadline !== undefined) {
+        const remainingMs = deadline - performance.now();
+        if (remainingMs <= 0) throw new TimeoutError(`No answer on the sync channel within ${timeoutMs} ms.`);
+        if (remainingMs < sliceMs) sliceMs = remainingMs;
       }
+      // Returns at once if ANSWERED moved since the load above: no wake-up is lost.
+      Atomics.wait(state, ANSWERED, answered, sliceMs);
     }
   }
 
   /** Sends a fire-and-forget message, delivered in order with requests. */
   post(message: unknown): void {
     this.#checkOpen();
-    this.#port.postMessage([POST_SEQ, message] satisfies Request);
+    this.#port.postMessage([POST, message]);
   }
 
   /** Closes the worker's end; the server sees the channel closed. Idempotent. */
@@ -469,14 +490,25 @@ export class SyncChannelClient {
 
   #checkOpen(): void {
     if (this.#closed) throw new SyncChannelClosedError("This sync channel client is closed.");
-    if (Atomics.load(this.#state, CLOSED) !== 0) {
+    if (Atomics.load(this.#state, ANSWERED) < 0) {
       throw new SyncChannelClosedError("The sync channel was closed by the serving thread.");
     }
   }
 
-  #settle(answer: Answer): unknown {
-    if (answer[1] === OK) return answer[2];
-    throw this.#decode([answer[1], answer[2]] as Encoded);
+  /** Reads the answer to the current request, which the server has just recorded. */
+  #take(): unknown {
+    const port = this.#port;
+    // It is the last message queued; any before it is the late answer of a request
+    // that timed out, posted before the server saw the next request.
+    let last = receiveMessageOnPort(port);
+    for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
+      last = next;
+    }
+    if (last === undefined)
+      throw new SyncChannelError("Internal error: the sync channel's answer is missing.");
+    const kind = Atomics.load(this.#state, KIND);
+    if (kind === OK) return last.message;
+    throw this.#decode([kind, last.message] as Encoded);
   }
 
   #decode(encoded: Encoded): unknown {
