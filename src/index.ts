@@ -2,9 +2,9 @@
  * promising-ts — the public surface. This file only re-exports.
  * Recommended use: `import * as promising from "promising-ts"`.
  */
-import { installMainThreadBridge } from "./threads/bridge.ts";
+import { installThreadBridgeForThisThread } from "./threads/bridge.ts";
 
-installMainThreadBridge();
+installThreadBridgeForThisThread();
 
 export {
   awaitChildren,
@@ -71,4 +71,4 @@ export {
   type FutureWaitOptions,
   PromiseBackedConcurrentFuture,
 } from "./threads/concurrent-future.ts";
-export { ThreadPool, type ThreadPoolOptions } from "./threads/pool.ts";
+export { ThreadPool, type ThreadPoolOptions, WorkerCrashedError } from "./threads/pool.ts";

@@ -111,6 +111,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
     this._children = null;
     // Not running yet, so not busy: the parent holds it weakly until a block runs inside it.
     if (parent !== null) (parent._children ??= new ChildRegistry()).addDone(this);
+    getThreadBridge().onContextCreated?.(this);
   }
 
   /**

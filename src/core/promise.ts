@@ -324,7 +324,8 @@ function initFromCall(
   args: unknown[],
 ): void {
   initNode(promise, spec.namespace, parent, spec.config, spec.kind);
-  promise._work = spec.fn;
+  // A pool function's work is described to the thread bridge by its origin, not run here.
+  promise._work = spec.kind === WORK_POOL ? spec.origin : spec.fn;
   promise._workThis = thisArg;
   promise._workArgs = args;
   scheduleIfEager(promise);

@@ -51,6 +51,8 @@ export interface ThreadBridge {
    * this returns the local handle. `null` on the main thread: calls run locally.
    */
   interceptCall: ((origin: unknown, thisArg: unknown, args: unknown[]) => TreeNode) | null;
+  /** Told about every new PromisingContext (a pool worker mirrors it into the main thread's tree). */
+  onContextCreated?(node: TreeNode): void;
 }
 
 const unavailable = (what: string) => (): never => {

@@ -44,7 +44,7 @@
 import { types } from "node:util";
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import * as libraryErrors from "../core/errors.ts";
-import { PromisingError, TimeoutError } from "../core/errors.ts";
+import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
 
 /** Base class of the errors the channel raises on its own behalf. */
 export class SyncChannelError extends PromisingError {}
@@ -79,7 +79,8 @@ export interface SyncChannelServeOptions {
   /**
    * Receives the worker's fire-and-forget messages (`client.post(...)`), in order
    * with its requests. Default: the request handler (its result is dropped).
-   * A throw from it is an uncaught exception, as for any `message` listener.
+   * A throw from it is an uncaught exception and a rejection an unhandled one, as
+   * for any `message` listener.
    */
   onPost?: (message: unknown) => void;
 }
@@ -97,7 +98,7 @@ export interface SyncChannelServer extends Disposable {
   close(): void;
 }
 
-/** Builds an Error subclass instance without running its constructor. */
+/** An error class the worker can rebuild (matched by name; its constructor is not run). */
 export type ErrorClass = abstract new (...args: any[]) => Error;
 
 export interface SyncChannelClientOptions {
@@ -164,6 +165,8 @@ export function createSyncChannel(): SyncChannel {
 // Serving side
 
 const served = new WeakSet<MessagePort>();
+/** Shared states served by this thread: a client on one of them here would deadlock. */
+const servedStates = new WeakSet<SharedArrayBuffer>();
 
 /**
  * Answers the worker's requests with `handler` until closed. The port is unref'd:
@@ -179,6 +182,7 @@ export function serveSyncChannel(
   const { port } = mainEnd;
   if (served.has(port)) throw new SyncChannelError("serveSyncChannel: this channel is already being served.");
   served.add(port);
+  servedStates.add(mainEnd.state);
   const state = new Int32Array(mainEnd.state);
   const onPost = options.onPost ?? handler;
   let closed = false;
@@ -387,6 +391,8 @@ const BUILTIN_ERRORS: readonly ErrorClass[] = [
   AggregateError,
 ];
 
+const clientPorts = new WeakSet<MessagePort>();
+
 const LIBRARY_ERRORS: readonly ErrorClass[] = [
   ...(Object.values(libraryErrors) as unknown[]).filter(
     (value): value is ErrorClass => typeof value === "function" && value.prototype instanceof Error,
@@ -405,6 +411,7 @@ export class SyncChannelClient {
   readonly #port: MessagePort;
   readonly #state: Int32Array;
   readonly #errorClasses = new Map<string, ErrorClass>();
+  readonly #sharedState: SharedArrayBuffer;
   #seq = 0;
   #closed = false;
 
@@ -416,7 +423,13 @@ export class SyncChannelClient {
     ) {
       throw new TypeError("SyncChannelClient: expected the `workerEnd` of createSyncChannel().");
     }
+    // Two clients would number their requests independently on one port.
+    if (clientPorts.has(workerEnd.port)) {
+      throw new SyncChannelError("SyncChannelClient: this channel end already has a client; share that one.");
+    }
+    clientPorts.add(workerEnd.port);
     this.#port = workerEnd.port;
+    this.#sharedState = workerEnd.state;
     this.#state = new Int32Array(workerEnd.state);
     for (const ctor of [...BUILTIN_ERRORS, ...LIBRARY_ERRORS, ...(options.errorClasses ?? [])]) {
       this.#errorClasses.set(ctor.name, ctor);
@@ -432,7 +445,8 @@ export class SyncChannelClient {
    * Sends `message` to the handler and blocks until it answers: returns its value,
    * or throws what it threw. `timeoutMs` (default: none) bounds the wait with a
    * `TimeoutError`; the handler keeps running and its late answer is discarded.
-   * Throws `SyncChannelClosedError` when the channel is or gets closed.
+   * Throws `SyncChannelClosedError` when the channel is or gets closed, and
+   * `SyncUsageError` on the thread that serves the channel (it would deadlock).
    * (An array message costs a little more: it travels in an envelope.)
    */
   request(message: unknown, timeoutMs?: number): unknown {
@@ -446,6 +460,11 @@ export class SyncChannelClient {
       deadline = performance.now() + timeoutMs;
     }
     this.#checkOpen();
+    if (servedStates.has(this.#sharedState)) {
+      throw new SyncUsageError(
+        "SyncChannelClient.request: this thread serves the channel, so blocking on it here would deadlock; call it from the worker thread.",
+      );
+    }
     const state = this.#state;
     const seq = nextSeq(this.#seq);
     this.#port.postMessage(Array.isArray(message) ? [REQUEST, message] : message);

@@ -1,0 +1,81 @@
+/**
+ * Messages between the main thread and a pool worker. Main → worker travels on the Worker's
+ * own port; worker → main travels on the worker's sync channel (posts and blocking requests
+ * share one ordered port, so a request never overtakes the call that created its promise).
+ */
+import type { TransferredValue } from "./error-transfer.ts";
+import type { FunctionRef } from "./function-registry.ts";
+
+/** How `this` crosses: none, the method's class (static), or a clone re-attached to the prototype. */
+export type ThisTransfer =
+  | { readonly mode: "none" }
+  | { readonly mode: "class" }
+  | { readonly mode: "instance"; readonly value: unknown };
+
+/** A promising Promise passed as a top-level argument crosses as a handle of the same promise. */
+export interface HandleArg {
+  readonly __promisingHandle: number;
+  readonly namespace: string | null;
+}
+
+export interface AncestorInfo {
+  readonly id: number;
+  readonly isPromise: boolean;
+  readonly namespace: string | null;
+}
+
+export interface TaskMessage {
+  readonly type: "task";
+  readonly taskId: number;
+  readonly ref: FunctionRef;
+  readonly self: ThisTransfer;
+  readonly args: unknown[];
+  /** Root first; the last entry is the task's own promise. */
+  readonly ancestors: AncestorInfo[];
+}
+
+export interface SettledMessage {
+  readonly type: "settled";
+  readonly id: number;
+  readonly outcome: Outcome;
+}
+
+export type MainToWorker = TaskMessage | SettledMessage;
+
+export type Outcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: TransferredValue }
+  | { readonly layer: number };
+
+/** Fire-and-forget messages from the worker. */
+export type WorkerPost =
+  | {
+      readonly op: "call";
+      readonly id: number;
+      readonly ref: FunctionRef;
+      readonly options: Record<string, unknown>;
+      readonly self: ThisTransfer;
+      readonly args: unknown[];
+      readonly parentId: number;
+    }
+  | {
+      readonly op: "context";
+      readonly id: number;
+      readonly parentId: number;
+      readonly namespace: string | null;
+    }
+  | { readonly op: "wrap"; readonly id: number; readonly parentId: number }
+  | { readonly op: "resolve"; readonly id: number; readonly outcome: Outcome }
+  | { readonly op: "done"; readonly taskId: number; readonly outcome: Outcome }
+  | { readonly op: "watch"; readonly id: number }
+  | { readonly op: "release"; readonly ids: number[] };
+
+/** Blocking requests from the worker. */
+export type WorkerRequest =
+  | { readonly op: "sync"; readonly id: number; readonly mode: "full" | "once" }
+  | { readonly op: "awaitChildren"; readonly id: number; readonly recursively: boolean };
+
+/** Answer to a `once` request. */
+export type LayerAnswer =
+  | { readonly value: unknown }
+  | { readonly handle: number; readonly namespace: string | null };

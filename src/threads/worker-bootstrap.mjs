@@ -1,0 +1,8 @@
+// Pool worker bootstrap when promising-ts runs from its TypeScript sources (tests, tsx):
+// register tsx in this thread, then load the real entry. The built package loads
+// dist/worker.js directly instead.
+import { workerData } from "node:worker_threads";
+import { register } from "tsx/esm/api";
+
+register();
+await import(workerData.entry);

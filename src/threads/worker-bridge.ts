@@ -1,0 +1,175 @@
+/**
+ * The thread bridge inside a pool worker: calls of promising functions become children in the
+ * main thread's tree (posted, not waited for), and `.sync()` / `awaitChildrenSync()` block
+ * this worker on its channel until the main thread answers.
+ */
+
+import type { CallOrigin } from "../api/function.ts";
+import { activeNode } from "../core/active.ts";
+import { PromisingError, SyncUsageError } from "../core/errors.ts";
+import { PromisingPromise } from "../core/promise.ts";
+import type { ThreadBridge } from "../core/thread-contract.ts";
+import type { TreeNode } from "../core/tree.ts";
+import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
+import { decodeThrown } from "./error-transfer.ts";
+import { type FunctionRef, registerFunction } from "./function-registry.ts";
+import { ThreadPool } from "./pool.ts";
+import type { HandleArg, LayerAnswer, ThisTransfer, WorkerPost, WorkerRequest } from "./protocol.ts";
+import { OutcomeThenable } from "./worker-host.ts";
+import type { WorkerRuntime } from "./worker-runtime.ts";
+
+/** Options of a call that make sense in the main thread (a pool object cannot cross). */
+const CROSSING_OPTIONS = ["namespace", "startSoon", "childrenStartSoon", "startSoonDefault"];
+
+export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
+  const post = (message: WorkerPost) => runtime.client.post(message);
+  const request = (message: WorkerRequest, timeoutMs: number | undefined) =>
+    runtime.client.request(message, timeoutMs);
+
+  /** The id of the main-thread node `node` stands for, or of its nearest ancestor that has one. */
+  const remoteIdOf = (node: TreeNode | null): number => {
+    for (let current = node; current !== null; current = current._parent) {
+      const id = runtime.ids.get(current);
+      if (id !== undefined) return id;
+    }
+    return runtime.taskNodeId;
+  };
+
+  const remoteIdOrThrow = (node: TreeNode, what: string): number => {
+    const id = runtime.ids.get(node);
+    if (id === undefined) {
+      throw new SyncUsageError(
+        `${what} on ${node} would block this worker thread on work that this same thread's event loop must run, ` +
+          "which deadlocks. Only promises created by calling promising functions (which run in the main thread's " +
+          "tree) can be waited for synchronously here.",
+      );
+    }
+    return id;
+  };
+
+  const bridge: ThreadBridge = {
+    isThreadPool: (value: unknown): value is ThreadPool => value instanceof ThreadPool,
+    createDefaultPool: () => new ThreadPool({ maxThreads: 1 }),
+    isBlockingAllowed: () => true,
+    blockOn(node, mode, timeoutMs) {
+      const id = remoteIdOrThrow(node, mode === "full" ? "sync()" : "unpackOnceSync()");
+      const answer = request({ op: "sync", id, mode }, timeoutMs);
+      if (mode === "full") return answer;
+      const layer = answer as LayerAnswer;
+      return "value" in layer ? layer.value : makeHandle(runtime, layer.handle, layer.namespace, null);
+    },
+    awaitChildrenSync(node, recursively, timeoutMs) {
+      request(
+        { op: "awaitChildren", id: remoteIdOrThrow(node, "awaitChildrenSync()"), recursively },
+        timeoutMs,
+      );
+    },
+    runOnPool() {
+      return Promise.reject(
+        new PromisingError("Inside a pool worker, pool functions run through the main thread."),
+      );
+    },
+    concurrentFuture: (promise) =>
+      PromiseBackedConcurrentFuture._forPromise(promise as PromisingPromise<unknown>),
+    isPoolWorker: () => true,
+    registerFunction,
+    interceptCall(origin, thisArg, args) {
+      const { identity, options, namespace, original } = origin as CallOrigin;
+      const ref = identity.ref as FunctionRef | null;
+      if (ref === null) {
+        throw new PromisingError(
+          `${original.name || "This function"} cannot be called inside a pool worker: the module that defines it ` +
+            "could not be located, so the main thread cannot run it. Define it at the top level of a module.",
+        );
+      }
+      const parent = activeNode();
+      const id = runtime.nextId++;
+      const crossing: Record<string, unknown> = {};
+      for (const key of CROSSING_OPTIONS) if (options[key] !== undefined) crossing[key] = options[key];
+      try {
+        post({
+          op: "call",
+          id,
+          ref,
+          options: crossing,
+          self: encodeThis(thisArg, identity.home),
+          args: args.map((arg) => encodeArg(runtime, arg)),
+          parentId: remoteIdOf(parent),
+        });
+      } catch (error) {
+        throw cloneFailure(original.name, thisArg, args, error);
+      }
+      return makeHandle(runtime, id, namespace, parent);
+    },
+    onContextCreated(node) {
+      if (runtime.mirroring) return;
+      const id = runtime.nextId++;
+      runtime.ids.set(node, id);
+      post({ op: "context", id, parentId: remoteIdOf(node._parent), namespace: node.namespace });
+    },
+  };
+  return bridge;
+}
+
+/** A local promise standing for main-thread promise `id`: blocking on it asks the main thread. */
+export function makeHandle(
+  runtime: WorkerRuntime,
+  id: number,
+  namespace: string | null,
+  parent: TreeNode | null,
+): PromisingPromise<unknown> {
+  const remote: PromiseLike<unknown> = {
+    then(onFulfilled, onRejected) {
+      let watch = runtime.watches.get(id);
+      if (watch === undefined) {
+        watch = new OutcomeThenable();
+        runtime.watches.set(id, watch);
+        runtime.client.post({ op: "watch", id } satisfies WorkerPost);
+      }
+      return watch.then(onFulfilled, onRejected);
+    },
+  };
+  const handle = new PromisingPromise(remote, { parent: parent as never, startSoon: false, namespace });
+  runtime.ids.set(handle, id);
+  return handle;
+}
+
+export function encodeThis(thisArg: unknown, home: object | null): ThisTransfer {
+  if (thisArg === undefined || thisArg === null || thisArg === globalThis) return { mode: "none" };
+  if (typeof thisArg === "function" && thisArg === home) return { mode: "class" };
+  return { mode: "instance", value: thisArg };
+}
+
+function encodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
+  if (arg instanceof PromisingPromise) {
+    const id = runtime.ids.get(arg);
+    if (id !== undefined) return { __promisingHandle: id, namespace: arg.namespace } satisfies HandleArg;
+  }
+  return arg;
+}
+
+export function decodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
+  if (arg !== null && typeof arg === "object" && "__promisingHandle" in arg) {
+    const handle = arg as HandleArg;
+    return makeHandle(runtime, handle.__promisingHandle, handle.namespace, null);
+  }
+  return arg;
+}
+
+export function cloneFailure(name: string, thisArg: unknown, args: unknown[], error: unknown): TypeError {
+  const index = args.findIndex((arg) => {
+    try {
+      structuredClone(arg);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  const what = index >= 0 ? `argument ${index + 1}` : thisArg !== undefined ? "`this`" : "a value";
+  return new TypeError(
+    `${name || "promising function"}: ${what} cannot be sent to the main thread ` +
+      `(${(error as Error)?.message ?? String(error)}). Values crossing threads must be structured-cloneable.`,
+  );
+}
+
+export { decodeThrown };

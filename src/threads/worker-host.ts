@@ -1,0 +1,253 @@
+/**
+ * The main thread's side of one pool worker: it owns the promises the worker refers to by
+ * id, creates the children the worker's function calls, and answers its blocking requests.
+ */
+import type { Worker } from "node:worker_threads";
+import { PromisingContext } from "../core/context.ts";
+import { PromisingError } from "../core/errors.ts";
+import { PromisingPromise } from "../core/promise.ts";
+import type { TreeNode } from "../core/tree.ts";
+import { decodeThrown, encodeThrown } from "./error-transfer.ts";
+import { describeRef, type FunctionRef, lookupFunction } from "./function-registry.ts";
+import type {
+  AncestorInfo,
+  HandleArg,
+  LayerAnswer,
+  MainToWorker,
+  Outcome,
+  ThisTransfer,
+  WorkerPost,
+  WorkerRequest,
+} from "./protocol.ts";
+
+type CallableWrapper = ((...args: unknown[]) => unknown) & {
+  with(options: Record<string, unknown>): (...args: unknown[]) => unknown;
+};
+
+interface Identity {
+  wrapper: CallableWrapper | null;
+  home: object | null;
+}
+
+/** A thenable settled from outside; unlike a native promise it never adopts a promising Promise. */
+export class OutcomeThenable implements PromiseLike<unknown> {
+  #outcome: { ok: boolean; value: unknown } | null = null;
+  #callbacks: [(value: unknown) => unknown, (error: unknown) => unknown][] = [];
+
+  then<R1, R2>(
+    onFulfilled?: ((value: unknown) => R1) | null,
+    onRejected?: ((error: unknown) => R2) | null,
+  ): any {
+    const fulfil = onFulfilled ?? ((value: unknown) => value);
+    const reject =
+      onRejected ??
+      ((error: unknown) => {
+        throw error;
+      });
+    if (this.#outcome === null) this.#callbacks.push([fulfil, reject]);
+    else if (this.#outcome.ok) fulfil(this.#outcome.value);
+    else reject(this.#outcome.value);
+    return undefined;
+  }
+
+  settle(ok: boolean, value: unknown): void {
+    if (this.#outcome !== null) return;
+    this.#outcome = { ok, value };
+    for (const [fulfil, reject] of this.#callbacks) (ok ? fulfil : reject)(value);
+    this.#callbacks = [];
+  }
+}
+
+export class WorkerHost {
+  readonly #nodes = new Map<number, TreeNode>();
+  readonly #pending = new Map<number, OutcomeThenable>();
+  /** Ids the main thread hands out are negative; the worker's own are positive. */
+  #nextId = -1;
+  /** Blocking requests being answered right now (the worker is blocked meanwhile). */
+  blocked = 0;
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly onBlockedChange: () => void,
+    private readonly onTaskDone: (taskId: number, outcome: Outcome) => void,
+  ) {}
+
+  /** Registers a main-thread node under a fresh id the worker can use. */
+  register(node: TreeNode): number {
+    const id = this.#nextId--;
+    this.#nodes.set(id, node);
+    return id;
+  }
+
+  forgetAll(ids: number[]): void {
+    for (const id of ids) this.#nodes.delete(id);
+  }
+
+  /** Registers `node` and describes it for the worker's copy of the task's ancestry. */
+  describe(node: TreeNode): AncestorInfo {
+    return {
+      id: this.register(node),
+      isPromise: node instanceof PromisingPromise,
+      namespace: node.namespace,
+    };
+  }
+
+  node(id: number): TreeNode {
+    const node = this.#nodes.get(id);
+    if (node === undefined) throw new PromisingError(`The worker referred to an unknown promise (#${id}).`);
+    return node;
+  }
+
+  /** Decodes an outcome reported by the worker into what the task's thenable settles with. */
+  decode(outcome: Outcome): { ok: boolean; value: unknown } {
+    if ("layer" in outcome) return { ok: true, value: this.node(outcome.layer) };
+    if (outcome.ok) return { ok: true, value: outcome.value };
+    return { ok: false, value: decodeThrown(outcome.error) };
+  }
+
+  /** Encodes main-thread arguments: promising Promises at the top level cross as handles. */
+  encodeArgs(args: unknown[]): unknown[] {
+    return args.map((arg) =>
+      arg instanceof PromisingPromise
+        ? ({ __promisingHandle: this.register(arg), namespace: arg.namespace } satisfies HandleArg)
+        : arg,
+    );
+  }
+
+  onPost = (message: unknown): void => {
+    try {
+      this.#handlePost(message as WorkerPost);
+    } catch (error) {
+      // A late or malformed message must never crash the main thread.
+      process.emitWarning(
+        `promising-ts: a pool worker sent a message that could not be handled: ${String(error)}`,
+      );
+    }
+  };
+
+  #handlePost(post: WorkerPost): void {
+    switch (post.op) {
+      case "call":
+        this.#nodes.set(
+          post.id,
+          this.#call(post.ref, post.options, post.self, post.args, this.node(post.parentId)),
+        );
+        return;
+      case "context":
+        this.#nodes.set(post.id, this.#context(post.namespace, this.node(post.parentId)));
+        return;
+      case "wrap": {
+        const thenable = new OutcomeThenable();
+        this.#pending.set(post.id, thenable);
+        this.#nodes.set(
+          post.id,
+          new PromisingPromise(thenable, { parent: this.node(post.parentId) as never }),
+        );
+        return;
+      }
+      case "resolve": {
+        const decoded = this.decode(post.outcome);
+        this.#pending.get(post.id)?.settle(decoded.ok, decoded.value);
+        this.#pending.delete(post.id);
+        return;
+      }
+      case "done":
+        this.onTaskDone(post.taskId, post.outcome);
+        return;
+      case "watch":
+        this.#watch(post.id);
+        return;
+      case "release":
+        for (const id of post.ids) this.#nodes.delete(id);
+        return;
+    }
+  }
+
+  onRequest = async (message: unknown): Promise<unknown> => {
+    const request = message as WorkerRequest;
+    const node = this.node(request.id) as PromisingPromise<unknown>;
+    this.blocked++;
+    this.onBlockedChange();
+    try {
+      if (request.op === "awaitChildren") {
+        await node.awaitChildren({ recursively: request.recursively });
+        return undefined;
+      }
+      if (request.mode === "full") return await node;
+      const layer = await node.unpackOnce();
+      if ("value" in layer) return { value: layer.value } satisfies LayerAnswer;
+      return {
+        handle: this.register(layer.promise),
+        namespace: layer.promise.namespace,
+      } satisfies LayerAnswer;
+    } finally {
+      this.blocked--;
+      this.onBlockedChange();
+    }
+  };
+
+  #call(
+    ref: FunctionRef,
+    options: Record<string, unknown>,
+    self: ThisTransfer,
+    args: unknown[],
+    parent: TreeNode,
+  ): TreeNode {
+    const identity = lookupFunction(ref) as Identity | undefined;
+    const wrapper = identity?.wrapper;
+    if (wrapper == null) {
+      return new PromisingPromise({
+        prefilledError: new PromisingError(
+          `A worker called ${describeRef(ref)}, which the main thread has not loaded. ` +
+            "Promising functions called inside pool workers must be defined at the top level of a module " +
+            "that the main thread imports too.",
+        ),
+        parent: parent as never,
+      });
+    }
+    const thisArg = decodeThis(self, identity!.home);
+    return wrapper.with({ ...options, parent }).apply(thisArg, this.#decodeArgs(args)) as TreeNode;
+  }
+
+  #decodeArgs(args: unknown[]): unknown[] {
+    return args.map((arg) =>
+      arg !== null && typeof arg === "object" && "__promisingHandle" in arg
+        ? this.node((arg as HandleArg).__promisingHandle)
+        : arg,
+    );
+  }
+
+  #context(namespace: string | null, parent: TreeNode): TreeNode {
+    // The worker runs the block; here the context only has to exist in the tree.
+    return new PromisingContext({ namespace, parent: parent as never });
+  }
+
+  #watch(id: number): void {
+    const node = this.node(id) as PromisingPromise<unknown>;
+    node.then(
+      (value) => this.#send({ type: "settled", id, outcome: { ok: true, value } }),
+      (error: unknown) =>
+        this.#send({ type: "settled", id, outcome: { ok: false, error: encodeThrown(error) } }),
+    );
+  }
+
+  #send(message: MainToWorker): void {
+    try {
+      this.worker.postMessage(message);
+    } catch (error) {
+      if (message.type === "settled" && "ok" in message.outcome && message.outcome.ok) {
+        this.worker.postMessage({ ...message, outcome: { ok: false, error: encodeThrown(error) } });
+      }
+    }
+  }
+}
+
+function decodeThis(self: ThisTransfer, home: object | null): unknown {
+  if (self.mode === "none") return undefined;
+  if (self.mode === "class") return home;
+  const value = self.value;
+  if (home !== null && value !== null && typeof value === "object" && typeof home !== "function") {
+    Object.setPrototypeOf(value, home);
+  }
+  return value;
+}

@@ -1,0 +1,30 @@
+/**
+ * State of a pool worker thread, kept on `globalThis` so every copy of the library loaded in
+ * the worker (the ESM build, the CommonJS build, the sources) sees the same channel and ids.
+ */
+import type { SyncChannelClient } from "./sync-channel.ts";
+import type { OutcomeThenable } from "./worker-host.ts";
+
+export interface WorkerRuntime {
+  readonly client: SyncChannelClient;
+  /** Ids the worker hands out (positive; the main thread's are negative). */
+  nextId: number;
+  /** Local node → id of the main-thread node it stands for. */
+  readonly ids: WeakMap<object, number>;
+  /** Handles whose outcome the worker awaits asynchronously. */
+  readonly watches: Map<number, OutcomeThenable>;
+  /** While true, contexts created locally are mirrors of main-thread ones and are not announced. */
+  mirroring: boolean;
+  /** The id of the running task's promise (the parent of calls made outside any local context). */
+  taskNodeId: number;
+}
+
+const kRuntime = Symbol.for("promising-ts.worker-runtime");
+
+export function getWorkerRuntime(): WorkerRuntime | undefined {
+  return (globalThis as { [kRuntime]?: WorkerRuntime })[kRuntime];
+}
+
+export function setWorkerRuntime(runtime: WorkerRuntime): void {
+  (globalThis as { [kRuntime]?: WorkerRuntime })[kRuntime] = runtime;
+}

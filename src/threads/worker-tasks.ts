@@ -1,0 +1,136 @@
+/**
+ * Runs one pool task inside a worker: rebuilds the task's ancestry as local stand-ins (so
+ * `getActivePromise()`, traces and parents work as on the main thread), calls the function
+ * with the task's promise active, and reports the outcome.
+ */
+import { runWithActive } from "../core/active.ts";
+import { PromisingContext } from "../core/context.ts";
+import { PromisingError } from "../core/errors.ts";
+import { isThenable } from "../core/options.ts";
+import { PromisingPromise } from "../core/promise.ts";
+import type { TreeNode } from "../core/tree.ts";
+import { decodeThrown, encodeThrown } from "./error-transfer.ts";
+import { describeRef, lookupFunction } from "./function-registry.ts";
+import type { Outcome, SettledMessage, TaskMessage, WorkerPost } from "./protocol.ts";
+import { decodeArg, makeHandle } from "./worker-bridge.ts";
+import type { WorkerRuntime } from "./worker-runtime.ts";
+
+interface Identity {
+  wrapper: { original: (...args: unknown[]) => unknown } | null;
+  home: object | null;
+}
+
+export function settleWatch(runtime: WorkerRuntime, message: SettledMessage): void {
+  const watch = runtime.watches.get(message.id);
+  if (watch === undefined) return;
+  runtime.watches.delete(message.id);
+  const outcome = message.outcome;
+  if ("layer" in outcome) return;
+  if (outcome.ok) watch.settle(true, outcome.value);
+  else watch.settle(false, decodeThrown(outcome.error));
+}
+
+export async function runTask(
+  runtime: WorkerRuntime,
+  task: TaskMessage,
+  importModule: (url: string) => Promise<void>,
+): Promise<void> {
+  const post = (message: WorkerPost) => runtime.client.post(message);
+  let outcome: Outcome;
+  try {
+    await importModule(task.ref.url);
+    const identity = lookupFunction(task.ref) as Identity | undefined;
+    const original = identity?.wrapper?.original;
+    if (original === undefined) {
+      throw new PromisingError(
+        `The pool worker imported ${task.ref.url} but found no ${describeRef(task.ref)} there. ` +
+          "Pool functions must be decorated at the top level of their module, the same way in every thread.",
+      );
+    }
+    const node = mirrorAncestry(runtime, task);
+    const thisArg =
+      task.self.mode === "none"
+        ? undefined
+        : task.self.mode === "class"
+          ? identity!.home
+          : reattach(task.self.value, identity!.home);
+    const args = task.args.map((arg) => decodeArg(runtime, arg));
+    const value = runWithActive(node, () => original.apply(thisArg, args), undefined);
+    outcome = encodeResult(runtime, value, node);
+  } catch (error) {
+    outcome = { ok: false, error: encodeThrown(error) };
+  }
+  try {
+    post({ op: "done", taskId: task.taskId, outcome });
+  } catch (error) {
+    post({
+      op: "done",
+      taskId: task.taskId,
+      outcome: {
+        ok: false,
+        error: encodeThrown(
+          new TypeError(
+            `The result cannot be sent back from the worker thread (${(error as Error).message}). ` +
+              "Results of useThreadPool functions cross threads by structured clone: return plain data.",
+          ),
+        ),
+      },
+    });
+  }
+}
+
+/** Local stand-ins for the task's ancestors, root first; the last one is the task's promise. */
+function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
+  let parent: TreeNode | null = null;
+  runtime.mirroring = true;
+  try {
+    for (const info of task.ancestors) {
+      if (info.isPromise) {
+        parent = makeHandle(runtime, info.id, info.namespace, parent);
+      } else {
+        const context: PromisingContext = new PromisingContext({
+          namespace: info.namespace,
+          parent: parent as never,
+        });
+        runtime.ids.set(context, info.id);
+        parent = context;
+      }
+    }
+  } finally {
+    runtime.mirroring = false;
+  }
+  runtime.taskNodeId = task.ancestors[task.ancestors.length - 1]!.id;
+  return parent!;
+}
+
+function reattach(value: unknown, home: object | null): unknown {
+  if (home !== null && typeof home !== "function" && value !== null && typeof value === "object") {
+    Object.setPrototypeOf(value, home);
+  }
+  return value;
+}
+
+/** The first layer of a result: a handle of a main-thread promise, a wrapped thenable, or a value. */
+function encodeResult(runtime: WorkerRuntime, value: unknown, node: TreeNode): Outcome {
+  if (value instanceof PromisingPromise) {
+    const id = runtime.ids.get(value);
+    if (id !== undefined) return { layer: id };
+  }
+  if (isThenable(value)) {
+    const id = runtime.nextId++;
+    runtime.client.post({ op: "wrap", id, parentId: runtime.ids.get(node) ?? runtime.taskNodeId });
+    const report = (outcome: Outcome) => {
+      try {
+        runtime.client.post({ op: "resolve", id, outcome });
+      } catch (error) {
+        runtime.client.post({ op: "resolve", id, outcome: { ok: false, error: encodeThrown(error) } });
+      }
+    };
+    value.then(
+      (result) => report({ ok: true, value: result }),
+      (error: unknown) => report({ ok: false, error: encodeThrown(error) }),
+    );
+    return { layer: id };
+  }
+  return { ok: true, value };
+}
