@@ -5,7 +5,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { TreeNode } from "./tree.ts";
 
-const storage = new AsyncLocalStorage<TreeNode>();
+// One storage per process, shared through the global registry of symbols: a program (or a pool
+// worker) that loads both the ESM and the CommonJS build of the library still sees one active
+// context, so nodes created by either copy nest correctly.
+const kStorage = Symbol.for("promising-ts.active-context");
+const globalSlots = globalThis as { [kStorage]?: AsyncLocalStorage<TreeNode> };
+const storage = (globalSlots[kStorage] ??= new AsyncLocalStorage<TreeNode>());
 
 export function activeNode(): TreeNode | null {
   return storage.getStore() ?? null;

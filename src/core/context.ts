@@ -37,7 +37,7 @@ import {
 const NativePromise = globalThis.Promise;
 
 /** Brand shared by PromisingContext and promising.Promise instances (see `Symbol.hasInstance`). */
-export const kNode: unique symbol = Symbol("promising-ts.node");
+export const kNode: unique symbol = Symbol.for("promising-ts.node");
 
 export interface RaiseOptions {
   /** When `false`, return `null` instead of throwing. Default `true`. */

@@ -13,8 +13,13 @@ export interface FunctionRef {
   readonly ordinal: number;
 }
 
-/** url → name → decorations in order (weak: a function decorated at run time may be collected). */
-const registry = new Map<string, Map<string, WeakRef<object>[]>>();
+/**
+ * url → name → decorations in order (weak: a function decorated at run time may be collected).
+ * Global, so a CommonJS user module and the ESM worker entry agree in a pool worker.
+ */
+const kRegistry = Symbol.for("promising-ts.function-registry");
+const globalSlots = globalThis as { [kRegistry]?: Map<string, Map<string, WeakRef<object>[]>> };
+const registry = (globalSlots[kRegistry] ??= new Map());
 
 /**
  * Registers `target` (a decorated function). With `required`, failing to locate the module
