@@ -33,7 +33,11 @@ const lazyFetch = promising.function({ startSoon: false }, async function lazyFe
 
 /** Prints the tree below `node`, using the library's own view of the hierarchy. */
 function printTree(node: promising.PromisingContext, indent = ""): void {
-  const children = node.collectRemainingChildren({ recursively: false, excludeDone: false, excludeNonAwaitable: false });
+  const children = node.collectRemainingChildren({
+    recursively: false,
+    excludeDone: false,
+    excludeNonAwaitable: false,
+  });
   for (const child of children) {
     console.log(`${indent}└─ ${child}`);
     printTree(child, `${indent}   `);
