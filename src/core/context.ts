@@ -84,7 +84,7 @@ export interface ContextMethods {
  */
 const isDone = (node: TreeNode) =>
   (node._flags & SELF_DONE) !== 0 &&
-  ((node._flags & IS_PROMISE) !== 0 || node._children === null || node._children.busy.size === 0);
+  ((node._flags & IS_PROMISE) !== 0 || node._children === null || node._children.busyCount === 0);
 
 export class PromisingContext implements ContextMethods, TreeNode {
   declare readonly namespace: string | null;
@@ -92,6 +92,8 @@ export class PromisingContext implements ContextMethods, TreeNode {
   /** @internal */ declare _flags: number;
   /** @internal */ declare _pool: ThreadPoolLike | null;
   /** @internal */ declare _children: ChildRegistry | null;
+  /** @internal */ declare _prevBusy: TreeNode | null;
+  /** @internal */ declare _nextBusy: TreeNode | null;
 
   /** True for PromisingContext instances and for promising.Promise instances (a Promise is a context too). */
   static [Symbol.hasInstance](value: unknown): boolean {
@@ -109,6 +111,8 @@ export class PromisingContext implements ContextMethods, TreeNode {
     this._flags = resolveFlags(parent, options, false) | SELF_DONE;
     this._pool = resolvePool(parent, options.threadPool);
     this._children = null;
+    this._prevBusy = null;
+    this._nextBusy = null;
     // Not running yet, so not busy: the parent holds it weakly until a block runs inside it.
     if (parent !== null) (parent._children ??= new ChildRegistry()).addDone(this);
     getThreadBridge().onContextCreated?.(this);

@@ -113,6 +113,8 @@ export class PromisingPromise<T> extends NativePromise<T> {
   /** @internal */ declare _flags: number;
   /** @internal */ declare _pool: ThreadPoolLike | null;
   /** @internal */ declare _children: ChildRegistry | null;
+  /** @internal */ declare _prevBusy: TreeNode | null;
+  /** @internal */ declare _nextBusy: TreeNode | null;
   /** @internal */ declare _state: number;
   /** @internal Final value, error, or (in UNPACKED_ONCE) the inner promise. */
   declare _result: unknown;
@@ -138,6 +140,24 @@ export class PromisingPromise<T> extends NativePromise<T> {
   constructor(options: PromiseOptions & ({ prefilledResult: T } | { prefilledError: unknown }));
   constructor(work: unknown, options?: unknown) {
     super(captureResolvers as never);
+    // Every field is created here, in one order, in the constructor body: V8 sizes instances
+    // from the constructor's own assignments, so the fields stay in-object (no out-of-object
+    // property store to grow) and all promises share one hidden class.
+    (this as { namespace: string | null }).namespace = null;
+    this._parent = null;
+    this._flags = 0;
+    this._pool = null;
+    this._children = null;
+    this._prevBusy = null;
+    this._nextBusy = null;
+    this._state = DEFERRED;
+    this._result = undefined;
+    this._inner = null;
+    this._work = null;
+    this._workThis = undefined;
+    this._workArgs = null;
+    this._waiters = null;
+    this._layerWaiters = null;
     this._resolveNative = capturedResolve;
     this._rejectNative = capturedReject;
     // The slots must not outlive the call: they would keep the last promise alive.
@@ -296,15 +316,6 @@ function initNode(
   promise._parent = parent;
   promise._flags = resolveFlags(parent, config, true) | (kind << KIND_SHIFT);
   promise._pool = resolvePool(parent, config.threadPool);
-  promise._children = null;
-  promise._state = DEFERRED;
-  promise._result = undefined;
-  promise._inner = null;
-  promise._work = null;
-  promise._workThis = undefined;
-  promise._workArgs = null;
-  promise._waiters = null;
-  promise._layerWaiters = null;
   if (parent !== null) attachChild(parent, promise);
 }
 

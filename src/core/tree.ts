@@ -26,55 +26,56 @@ export interface TreeNode {
   _flags: number;
   _pool: ThreadPoolLike | null;
   _children: ChildRegistry | null;
+  /** Links of the parent's list of busy children (intrusive: no allocation per child). */
+  _prevBusy: TreeNode | null;
+  _nextBusy: TreeNode | null;
 }
 
 /**
- * Calls back after a garbage collection: the target is an object nobody references, so it
- * dies in the next collection and its finalizer runs as a task afterwards.
+ * How many finished children a parent remembers (weakly) for `collectRemainingChildren({
+ * excludeDone: false })`. A WeakRef is not free on V8: it costs about 2 µs and keeps its target
+ * alive until the current job ends, which would double the cost of a 100,000-child fan-out and
+ * pin every finished child of a long await loop in memory. Inspection needs far fewer, so a
+ * parent remembers up to this many; children that finish while the list is full of live ones
+ * are not listed once finished (running children are always listed). See docs/decisions.md.
  */
-const afterNextGc = new FinalizationRegistry<ChildRegistry>((registry) => registry.sweepAfterGc());
+export const FINISHED_CHILDREN_REMEMBERED = 1000;
 
 /** Lazily allocated: most promises never have children. */
 export class ChildRegistry {
-  /** Children that are busy (see the invariant above). */
-  readonly busy = new Set<TreeNode>();
-  /** Children that finished, held weakly; dead references are swept in amortized O(1). */
+  /** Head of the list of busy children (see the invariant above), linked through the children. */
+  busyHead: TreeNode | null = null;
+  busyCount = 0;
+  /** Finished children, held weakly, at most FINISHED_CHILDREN_REMEMBERED. */
   done: WeakRef<TreeNode>[] = [];
-  #sweepAt = 64;
-  #armed = false;
-  #fruitlessSweeps = 0;
+  /** Finished children not remembered since the list was last full. */
+  #overflow = 0;
+
+  addBusy(child: TreeNode): void {
+    child._prevBusy = null;
+    child._nextBusy = this.busyHead;
+    if (this.busyHead !== null) this.busyHead._prevBusy = child;
+    this.busyHead = child;
+    this.busyCount++;
+  }
+
+  removeBusy(child: TreeNode): void {
+    if (child._prevBusy !== null) child._prevBusy._nextBusy = child._nextBusy;
+    else this.busyHead = child._nextBusy;
+    if (child._nextBusy !== null) child._nextBusy._prevBusy = child._prevBusy;
+    child._prevBusy = child._nextBusy = null;
+    this.busyCount--;
+  }
 
   addDone(child: TreeNode): void {
-    this.done.push(new WeakRef(child));
-    if (this.done.length >= this.#sweepAt) {
-      this.#sweep();
-      // V8 keeps every WeakRef target alive until the current job ends, so a loop of awaits
-      // that never yields finds everything alive here. Sweep again after a collection, when
-      // the children nobody references are really gone, so dead references never pile up.
-      this.#fruitlessSweeps = 0;
-      this.#armSweepAfterGc();
+    if (this.done.length >= FINISHED_CHILDREN_REMEMBERED) {
+      // Full: make room by dropping dead references, but only once per list-length of
+      // completions, so a full list of live children costs O(1) per completion.
+      if (++this.#overflow % FINISHED_CHILDREN_REMEMBERED !== 0) return;
+      this.done = this.done.filter((ref) => ref.deref() !== undefined);
+      if (this.done.length >= FINISHED_CHILDREN_REMEMBERED) return;
     }
-  }
-
-  /** @internal Finalizer callback; re-arms a few times while collections free nothing yet. */
-  sweepAfterGc(): void {
-    this.#armed = false;
-    const before = this.done.length;
-    this.#sweep();
-    this.#fruitlessSweeps = this.done.length < before ? 0 : this.#fruitlessSweeps + 1;
-    if (this.#fruitlessSweeps < 8) this.#armSweepAfterGc();
-  }
-
-  #armSweepAfterGc(): void {
-    if (this.#armed || this.done.length <= 64) return;
-    this.#armed = true;
-    afterNextGc.register({}, this);
-  }
-
-  #sweep(): void {
-    this.done = this.done.filter((ref) => ref.deref() !== undefined);
-    // Doubling keeps the sweep cost proportional to the pushes that triggered it.
-    this.#sweepAt = Math.max(64, this.done.length * 2);
+    this.done.push(new WeakRef(child));
   }
 }
 
@@ -82,7 +83,7 @@ export class ChildRegistry {
 export function attachChild(parent: TreeNode, child: TreeNode): void {
   child._parent = parent;
   child._flags |= IN_PARENT_BUSY;
-  (parent._children ??= new ChildRegistry()).busy.add(child);
+  (parent._children ??= new ChildRegistry()).addBusy(child);
   markBusyUpwards(parent);
 }
 
@@ -92,7 +93,7 @@ export function markBusyUpwards(start: TreeNode): void {
   while (!(node._flags & IN_PARENT_BUSY) && node._parent !== null) {
     const parent = node._parent;
     node._flags |= IN_PARENT_BUSY;
-    (parent._children ??= new ChildRegistry()).busy.add(node);
+    (parent._children ??= new ChildRegistry()).addBusy(node);
     node = parent;
   }
 }
@@ -101,11 +102,11 @@ export function markBusyUpwards(start: TreeNode): void {
 export function releaseIfQuiet(start: TreeNode): void {
   let node: TreeNode | null = start;
   while (node !== null && node._flags & IN_PARENT_BUSY && node._flags & SELF_DONE) {
-    if (node._children !== null && node._children.busy.size > 0) return;
+    if (node._children !== null && node._children.busyCount > 0) return;
     node._flags &= ~IN_PARENT_BUSY;
     const parent: TreeNode = node._parent!;
     const registry = parent._children!;
-    registry.busy.delete(node);
+    registry.removeBusy(node);
     registry.addDone(node);
     node = parent;
   }
@@ -141,7 +142,7 @@ export function collectChildren(
       if ((awaitable || !excludeNonAwaitable) && !(excludeDone && isDone(child))) found.add(child);
       if (recursively) stack.push(child);
     };
-    for (const child of registry.busy) consider(child);
+    for (let child = registry.busyHead; child !== null; child = child._nextBusy) consider(child);
     if (!excludeDone) {
       for (const ref of registry.done) {
         const child = ref.deref();
