@@ -18,6 +18,7 @@ import { describeError } from "./lib/protocol.ts";
 import { runCaseProcess } from "./lib/spawn-case.ts";
 import { largeStackArgs } from "./lib/stack.ts";
 import { type Cell, cellKey, formatCount, renderTable, sizeFor, type TableSpec } from "./lib/table.ts";
+import { CPU_TASKS, FIB_N, THREAD_SIZES, THREADS } from "./lib/thread-tasks.ts";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = dirname(benchDir);
@@ -98,7 +99,125 @@ const TABLES: TableSpec[] = [
       "(n=…) marks a smaller size than the column's; its ratio compares per-child costs measured at different sizes.",
     ],
   },
+  ...threadTables(),
 ];
+
+/** The "worker threads" section: pools, blocking round trips and a CPU-bound batch. */
+function threadTables(): TableSpec[] {
+  const piscina = `Piscina ${installedVersion("piscina")}`.trim();
+  const synckit = `synckit ${installedVersion("synckit")}`.trim();
+  const tsxNote =
+    "promising-ts workers load the library and cases/pool-fns.ts from TypeScript, so each registers tsx first (the harness's `--import tsx` is inherited too); the bare and Piscina workers are plain .mjs files started without the harness's loader. A build of the library with JavaScript pool functions would not pay tsx's share of the cold starts.";
+  return [
+    {
+      title: `Worker threads: a trivial task (x + 1) on ${THREADS} threads`,
+      rows: [
+        { id: "bare", label: "bare worker_threads (postMessage echo)", file: "bare-threads.ts" },
+        { id: "piscina", label: `${piscina} (defaults)`, file: "piscina.ts" },
+        { id: "piscina-c16", label: `${piscina} (concurrentTasksPerWorker: 16)`, file: "piscina-c16.ts" },
+        { id: "promising", label: "promising-ts ThreadPool", file: "promising-pool.ts" },
+      ],
+      columns: [
+        {
+          task: "throughput",
+          header: `throughput, ${formatCount(THREAD_SIZES.throughput)} at once: tasks/s`,
+          size: THREAD_SIZES.throughput,
+          show: "perSecond",
+          ratioTo: "piscina",
+          timeoutMs: 90_000,
+        },
+        {
+          task: "latency",
+          header: "latency, one at a time: µs/task",
+          size: THREAD_SIZES.latency,
+          show: "us",
+          ratioTo: "bare",
+          timeoutMs: 60_000,
+        },
+        {
+          task: "coldStart",
+          header: "cold start: ms to first result",
+          size: THREAD_SIZES.coldStart,
+          show: "ms",
+          ratioTo: "bare",
+          timeoutMs: 60_000,
+        },
+      ],
+      notes: [
+        `Every system runs ${THREADS} worker threads, all started when the pool is created (Piscina: \`minThreads = maxThreads = ${THREADS}\`, its other options at their defaults; promising-ts: \`new ThreadPool({ maxThreads: ${THREADS}, minThreads: ${THREADS} })\`). The task returns its argument + 1: bare workers answer each message from their \`message\` listener, Piscina runs the default export of a .mjs file, promising-ts the pool function \`plusOne\` of cases/pool-fns.ts.`,
+        `Throughput: ${formatCount(THREAD_SIZES.throughput)} tasks submitted at once and awaited with \`Promise.all\`, tasks per second of the whole batch; median of 3 to 5 batches (a full GC before each), after the pool ran ${2_000 + 200 * THREADS} warm-up tasks. × piscina above 1 is faster than Piscina.`,
+        `Latency: ${formatCount(THREAD_SIZES.latency)} tasks, each awaited before the next is submitted; the median of their round trips, after the same warm-up.`,
+        "Cold start: in a fresh process, from creating the pool to the first task's result (workers start, load their code, run one task). One sample per run, so noisier than the other columns.",
+        tsxNote,
+      ],
+    },
+    {
+      title: "Worker threads: one blocking round trip",
+      rows: [
+        { id: "bare", label: "bare Atomics.wait + receiveMessageOnPort", file: "bare-threads.ts" },
+        { id: "sync-channel", label: "promising-ts internal channel, sync handler", file: "sync-channel.ts" },
+        {
+          id: "sync-channel-async",
+          label: "promising-ts internal channel, async handler",
+          file: "sync-channel-async.ts",
+        },
+        { id: "synckit", label: `${synckit} createSyncFn (main thread blocks)`, file: "synckit.ts" },
+        {
+          id: "promising",
+          label: "promising-ts: asyncIdentity(i).sync() in a pool function",
+          file: "promising-pool.ts",
+        },
+      ],
+      columns: [
+        {
+          task: "roundTrip",
+          header: "µs/round trip",
+          size: THREAD_SIZES.roundTrip,
+          show: "us",
+          ratioTo: "bare",
+          timeoutMs: 60_000,
+        },
+      ],
+      notes: [
+        `The systems of cases/sync-roundtrip.ts (run it directly for an interleaved comparison of the same systems in one process). One thread blocks ${formatCount(THREAD_SIZES.roundTrip)} times in a row on a small integer that another thread echoes, and times itself; median of 3 to 5 such runs after one untimed run. In every row but synckit a worker blocks and the main thread answers on its event loop; synckit is the mirror image (the main thread blocks, an async function in its worker answers).`,
+        "promising-ts row: the public API end to end. A pool function calls `asyncIdentity(i).sync()` in a loop (asyncIdentity is an async promising function): each call posts the creation of a child promise on the main thread, then blocks until the main thread has run it. The internal-channel rows show the channel alone (the pool answers with an async handler).",
+      ],
+    },
+    {
+      title: `Worker threads: CPU-bound, ${CPU_TASKS} × fib(${FIB_N})`,
+      rows: [
+        { id: "main", label: "main thread alone", file: "main-thread.ts" },
+        { id: "promising", label: `promising-ts ThreadPool (${THREADS} threads)`, file: "promising-pool.ts" },
+        { id: "piscina", label: `${piscina} (${THREADS} threads, defaults)`, file: "piscina.ts" },
+      ],
+      columns: [
+        {
+          task: "cpuWarm",
+          header: "warm: ms",
+          size: THREAD_SIZES.cpuWarm,
+          show: "ms",
+          ratioTo: "main",
+          ratio: "speedup",
+          timeoutMs: 60_000,
+        },
+        {
+          task: "cpuCold",
+          header: "cold: ms",
+          size: THREAD_SIZES.cpuCold,
+          show: "ms",
+          ratioTo: "main",
+          ratio: "speedup",
+          timeoutMs: 60_000,
+        },
+      ],
+      notes: [
+        `${CPU_TASKS} recursive fib(${FIB_N}) calls (the same function, workers/fib.mjs, in every row), submitted at once and awaited together; on the main thread one after the other. ${THREADS} threads can at best halve the time on an idle machine with ${THREADS} free cores.`,
+        "Warm: the pool has started and run the whole batch once; median of 3 to 5 batches. Cold: a fresh process creates the pool and runs the batch once, and the time includes starting the workers (for the main thread: the batch with nothing compiled yet).",
+        tsxNote,
+      ],
+    },
+  ];
+}
 
 interface NodeInfo {
   version: string;
@@ -115,10 +234,13 @@ function nodeInfo(node: string): NodeInfo {
   return JSON.parse(out.stdout) as NodeInfo;
 }
 
-/** Command-line arguments narrow the rows, e.g. `npm run bench -- promising native`. */
-function keepRow(id: string, label: string, filters: readonly string[]): boolean {
+/**
+ * Command-line arguments narrow the rows, e.g. `npm run bench -- promising native`; a word
+ * found in a table's title keeps all of its rows (`npm run bench -- threads`).
+ */
+function keepRow(title: string, id: string, label: string, filters: readonly string[]): boolean {
   if (filters.length === 0) return true;
-  const haystack = `${id} ${label}`.toLowerCase();
+  const haystack = `${title} ${id} ${label}`.toLowerCase();
   return filters.some((f) => haystack.includes(f.toLowerCase()));
 }
 
@@ -128,7 +250,10 @@ async function main(): Promise<void> {
   // Absolute loader URL, so cases resolve tsx from this repo whatever Node runs them.
   const loader = import.meta.resolve("tsx");
   const filters = process.argv.slice(2);
-  const tables = TABLES.map((t) => ({ ...t, rows: t.rows.filter((r) => keepRow(r.id, r.label, filters)) }));
+  const tables = TABLES.map((t) => ({
+    ...t,
+    rows: t.rows.filter((r) => keepRow(t.title, r.id, r.label, filters)),
+  })).filter((t) => t.rows.length > 0);
   const total = tables.reduce((n, t) => n + t.rows.length * t.columns.length, 0);
   const started = performance.now();
   const loadAtStart = loadavg()[0] ?? 0;

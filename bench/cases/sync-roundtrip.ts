@@ -10,12 +10,21 @@
 // burst of load on a shared machine hits every system alike. Arguments keep only
 // the systems whose name contains one of them.
 //
+// `npm run bench` measures the same systems (ROUND_TRIP_SYSTEMS below), one fresh
+// process each, through the case files bare-threads.ts, sync-channel.ts,
+// sync-channel-async.ts, synckit.ts and promising-pool.ts; run this file directly
+// for the interleaved comparison.
+//
 // Systems (the payload is a small integer, echoed back):
 //   bare                the minimum: the worker posts, Atomics.wait's on a counter and
 //                       reads the answer with receiveMessageOnPort; the main thread
 //                       answers from its `message` listener, bumps the counter, notifies.
 //   sync-channel        src/threads/sync-channel.ts with a synchronous handler.
 //   sync-channel-async  the same with an async handler (one promise per answer).
+//   promising-sync      the public API: a pool function (cases/pool-fns.ts) that calls
+//                       `asyncIdentity(i).sync()` in a loop, asyncIdentity being an async
+//                       promising function; each call creates a child promise on the main
+//                       thread, which the worker then blocks on. Timed inside the worker.
 //   synckit@<version>   synckit's createSyncFn. There the *main* thread blocks and the
 //                       worker answers with an async function: the mirror image.
 //
@@ -25,7 +34,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   isMainThread,
   MessageChannel,
@@ -35,12 +45,11 @@ import {
   Worker,
   workerData,
 } from "node:worker_threads";
-import {
-  createSyncChannel,
-  SyncChannelClient,
-  type SyncChannelWorkerEnd,
-  serveSyncChannel,
-} from "../../src/threads/sync-channel.ts";
+import type { SyncChannelWorkerEnd } from "../../src/threads/sync-channel.ts";
+
+// The library's modules are imported where a system needs them, not here: bare and synckit
+// must measure (and their cells fill in) even while src/ does not load.
+const loadSyncChannel = () => import("../../src/threads/sync-channel.ts");
 
 /** Overridable for exploration: SYNC_ROUNDTRIP_RUNS, SYNC_ROUNDTRIP_TRIPS. */
 const WARMUP = 5_000;
@@ -55,7 +64,7 @@ function positiveInteger(text: string | undefined): number | undefined {
 const ROLE = "syncRoundtripRole";
 
 /** One system under test: `batch(n)` makes n round trips and resolves with µs per round trip. */
-interface Runner {
+export interface Runner {
   batch(count: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -71,8 +80,8 @@ const round = (value: number): number => Number(value.toFixed(3));
 function timeBatch(count: number, roundTrip: (i: number) => unknown): number {
   const start = performance.now();
   for (let i = 0; i < count; i++) {
-    const got = roundTrip(i);
-    if (got !== i) throw new Error(`wrong answer at round trip ${i}: ${String(got)} (${workerData?.[ROLE]})`);
+    const answer = roundTrip(i);
+    if (answer !== i) throw new Error(`wrong answer at round trip ${i}: ${String(answer)}`);
   }
   return ((performance.now() - start) * 1000) / count;
 }
@@ -85,12 +94,16 @@ function bareRoundTrip(port: MessagePort, state: SharedArrayBuffer): (i: number)
   return (i) => {
     const seen = Atomics.load(view, 0);
     port.postMessage(i);
-    Atomics.wait(view, 0, seen);
+    // A loop, not a single wait: Atomics.wait sometimes returns "ok" although nobody
+    // notified this counter (seen on Node 20 about once in a few 100 000 waits).
+    do Atomics.wait(view, 0, seen);
+    while (Atomics.load(view, 0) === seen);
     return receiveMessageOnPort(port)?.message;
   };
 }
 
-function channelRoundTrip(end: SyncChannelWorkerEnd): (i: number) => unknown {
+async function channelRoundTrip(end: SyncChannelWorkerEnd): Promise<(i: number) => unknown> {
+  const { SyncChannelClient } = await loadSyncChannel();
   const client = new SyncChannelClient(end);
   return (i) => client.request(i);
 }
@@ -145,7 +158,10 @@ function blockingWorker(
   };
 }
 
-const systems: Record<string, () => Promise<Runner>> = {
+/** Threads of the promising-sync system's pool: the same as every pool in the benchmarks. */
+const POOL_THREADS = 2;
+
+export const ROUND_TRIP_SYSTEMS: Record<string, () => Promise<Runner>> = {
   async bare() {
     const { port1, port2 } = new MessageChannel();
     const state = new SharedArrayBuffer(4);
@@ -159,14 +175,27 @@ const systems: Record<string, () => Promise<Runner>> = {
     return blockingWorker({ [ROLE]: "bare", port: port2, state }, [port2], () => port1.close());
   },
   async "sync-channel"() {
+    const { createSyncChannel, serveSyncChannel } = await loadSyncChannel();
     const channel = createSyncChannel();
     const server = serveSyncChannel(channel.mainEnd, (value) => value);
     return blockingWorker({ [ROLE]: "channel", end: channel.workerEnd }, channel.transferList, server.close);
   },
   async "sync-channel-async"() {
+    const { createSyncChannel, serveSyncChannel } = await loadSyncChannel();
     const channel = createSyncChannel();
     const server = serveSyncChannel(channel.mainEnd, async (value) => value);
     return blockingWorker({ [ROLE]: "channel", end: channel.workerEnd }, channel.transferList, server.close);
+  },
+  async "promising-sync"() {
+    const promising = await import("../../src/index.ts");
+    const { syncRoundTrips } = await import("./pool-fns.ts");
+    // One worker blocks at a time; the second one only exists for parity with the other tables.
+    const pool = new promising.ThreadPool({ maxThreads: POOL_THREADS });
+    const run = syncRoundTrips.with({ threadPool: pool });
+    return {
+      batch: (count) => run(count),
+      close: () => pool.close(),
+    };
   },
   async synckit() {
     const { createSyncFn } = await import("synckit");
@@ -187,7 +216,7 @@ const systems: Record<string, () => Promise<Runner>> = {
   },
 };
 
-function packageVersion(name: string): string {
+export function packageVersion(name: string): string {
   try {
     const entry = createRequire(import.meta.url).resolve(name);
     const root = entry.slice(0, entry.lastIndexOf(`node_modules/${name}/`) + `node_modules/${name}/`.length);
@@ -199,25 +228,32 @@ function packageVersion(name: string): string {
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
-  const names = Object.keys(systems).filter(
+  const names = Object.keys(ROUND_TRIP_SYSTEMS).filter(
     (name) => filters.length === 0 || filters.some((filter) => name.includes(filter)),
   );
   const runners = new Map<string, Runner>();
-  const runs = new Map<string, number[]>(names.map((name) => [name, []]));
+  const runs = new Map<string, number[]>();
   try {
     for (const name of names) {
-      const runner = await systems[name]!();
-      runners.set(name, runner);
-      await runner.batch(WARMUP);
+      // A system that cannot start (e.g. promising-sync while src/ does not load) gets an
+      // error line; the others are still measured.
+      try {
+        const runner = await ROUND_TRIP_SYSTEMS[name]!();
+        runners.set(name, runner);
+        await runner.batch(WARMUP);
+        runs.set(name, []);
+      } catch (error) {
+        console.log(JSON.stringify({ system: name, error: String(error).split("\n")[0] }));
+      }
     }
     for (let run = 0; run < RUNS; run++) {
-      for (const name of names) runs.get(name)!.push(await runners.get(name)!.batch(ROUND_TRIPS));
+      for (const [name, samples] of runs) samples.push(await runners.get(name)!.batch(ROUND_TRIPS));
     }
   } finally {
     for (const runner of runners.values()) await runner.close();
   }
   const bare = runs.has("bare") ? median(runs.get("bare")!) : undefined;
-  for (const name of names) {
+  for (const name of runs.keys()) {
     const us = median(runs.get(name)!);
     const line = {
       system: name === "synckit" ? `synckit@${packageVersion("synckit")}` : name,
@@ -231,12 +267,15 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) {
+/** Run directly (not imported by a case file of `npm run bench`). */
+const isEntry = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+
+if (isMainThread && isEntry) {
   await main();
   // synckit's worker is unref'd and nothing else is pending, but be explicit.
   process.exit(0);
 } else if (workerData?.[ROLE] === "bare") {
   runWorker(bareRoundTrip(workerData.port, workerData.state));
 } else if (workerData?.[ROLE] === "channel") {
-  runWorker(channelRoundTrip(workerData.end));
+  runWorker(await channelRoundTrip(workerData.end));
 }

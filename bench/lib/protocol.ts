@@ -54,8 +54,13 @@ export function parseResult(stdout: string): TaskResult | undefined {
   return line === undefined ? undefined : (JSON.parse(line.slice(RESULT_MARKER.length)) as TaskResult);
 }
 
-/** One-line description of anything thrown, for table cells. */
+/**
+ * One-line description of anything thrown, for table cells. A first line that only
+ * announces the details ("Transform failed with 1 error:") is joined with the next one.
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.split("\n")[0]!;
-  return String(error).split("\n")[0]!;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const lines = text.split("\n").filter((line) => line.trim() !== "");
+  const first = lines[0] ?? "";
+  return first.trimEnd().endsWith(":") && lines[1] !== undefined ? `${first} ${lines[1].trim()}` : first;
 }

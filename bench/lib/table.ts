@@ -26,6 +26,17 @@ export interface ColumnSpec {
   size: number;
   /** Id of the row the ratio column divides by; no ratio column when absent. */
   ratioTo?: string;
+  /**
+   * How the ratio column reads (default "ratio"): "ratio" is this row's value over the base
+   * row's, in the unit shown (so for a per-second column, higher is faster); "speedup" is the
+   * base row's time over this row's.
+   */
+  ratio?: "ratio" | "speedup";
+  /**
+   * How a time cell is shown (default "ns": ns per unit): "us" and "ms" scale it, "perSecond"
+   * shows units per second (1e9 / ns per unit).
+   */
+  show?: "ns" | "us" | "ms" | "perSecond";
   /** Extra node flags for this task's processes. */
   nodeArgs?: readonly string[];
   timeoutMs: number;
@@ -82,13 +93,35 @@ function numericValue(cell: Cell | undefined): number | undefined {
   return undefined;
 }
 
+/** A time in the unit the column shows. */
+function shownTime(nsPerUnit: number, column: ColumnSpec): number {
+  switch (column.show ?? "ns") {
+    case "ns":
+      return nsPerUnit;
+    case "us":
+      return nsPerUnit / 1e3;
+    case "ms":
+      return nsPerUnit / 1e6;
+    case "perSecond":
+      return 1e9 / nsPerUnit;
+  }
+}
+
+/** The ratio cell: this row's value over the base row's, or the base row's time over this row's. */
+function ratioOf(value: number, baseValue: number, cell: Cell | undefined, column: ColumnSpec): number {
+  if (column.ratio === "speedup") return baseValue / value;
+  // A per-second column compares rates: the inverse of the times' ratio.
+  if (cell?.kind === "time" && column.show === "perSecond") return baseValue / value;
+  return value / baseValue;
+}
+
 function formatCell(cell: Cell | undefined, row: RowSpec, column: ColumnSpec): string {
   if (cell === undefined) return "not run";
   const size = sizeFor(row, column);
   const sizeNote = size === column.size ? "" : ` (n=${formatCount(size)})`;
   switch (cell.kind) {
     case "time":
-      return `${formatNumber(cell.nsPerUnit)}${sizeNote}`;
+      return `${formatNumber(shownTime(cell.nsPerUnit, column))}${sizeNote}`;
     case "bytes":
       return `${formatNumber(cell.bytesPerUnit)}${sizeNote}`;
     case "outcome":
@@ -105,7 +138,8 @@ export function renderTable(spec: TableSpec, cells: ReadonlyMap<string, Cell>): 
   for (const column of spec.columns) {
     header.push(column.header);
     // Ids, not labels: the ratio headers stay short.
-    if (column.ratioTo !== undefined) header.push(`× ${column.ratioTo}`);
+    if (column.ratioTo !== undefined)
+      header.push(column.ratio === "speedup" ? `speedup vs ${column.ratioTo}` : `× ${column.ratioTo}`);
   }
   const lines = [
     `### ${spec.title}`,
@@ -124,7 +158,11 @@ export function renderTable(spec: TableSpec, cells: ReadonlyMap<string, Cell>): 
         const base = spec.rows.find((r) => r.id === column.ratioTo);
         const value = numericValue(cell);
         const baseValue = base === undefined ? undefined : numericValue(cells.get(cellKey(base, column)));
-        out.push(value === undefined || baseValue === undefined ? "—" : formatRatio(value / baseValue));
+        out.push(
+          value === undefined || baseValue === undefined
+            ? "—"
+            : formatRatio(ratioOf(value, baseValue, cell, column)),
+        );
       }
     }
     lines.push(`| ${out.join(" | ")} |`);

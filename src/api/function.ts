@@ -286,6 +286,25 @@ Object.defineProperties(PromisingFunction.prototype, {
   },
 });
 
+/**
+ * @internal A call that another thread asked for: `wrapper`'s call with `overrides` (already
+ * validated where they were written) and an explicit parent, without building a `.with()` wrapper.
+ */
+export function callFromAnotherThread(
+  wrapper: unknown,
+  overrides: Readonly<Record<string, unknown>>,
+  parent: TreeNode,
+  thisArg: unknown,
+  args: unknown[],
+): unknown {
+  const state = stateOf(wrapper);
+  if (Object.keys(overrides).length === 0) return createCallPromise({ ...state.spec, parent }, thisArg, args);
+  const merged = { ...state.options, ...overrides, parent };
+  const namespace =
+    overrides.namespace !== undefined ? (overrides.namespace as string | null) : state.spec.namespace;
+  return createCallPromise(buildSpec(state, merged, namespace), thisArg, args);
+}
+
 async function runAsRoot(spec: CallSpec, thisArg: unknown, args: unknown[], mode: unknown): Promise<unknown> {
   const promise = createCallPromise(spec, thisArg, args);
   let value: unknown;

@@ -115,7 +115,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
     this._nextBusy = null;
     // Not running yet, so not busy: the parent holds it weakly until a block runs inside it.
     if (parent !== null) (parent._children ??= new ChildRegistry()).addDone(this);
-    getThreadBridge().onContextCreated?.(this);
+    getThreadBridge().onContextCreated?.(this, options as Record<string, unknown>);
   }
 
   /**
@@ -148,7 +148,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
   }
 
   toString(): string {
-    return `PromisingContext(${this.namespace ?? "<anonymous>"}, ${activeRuns.has(this) ? "active" : "inactive"})`;
+    return `PromisingContext(${this.namespace ?? "<anonymous>"})`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {

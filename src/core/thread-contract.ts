@@ -52,7 +52,7 @@ export interface ThreadBridge {
    */
   interceptCall: ((origin: unknown, thisArg: unknown, args: unknown[]) => TreeNode) | null;
   /** Told about every new PromisingContext (a pool worker mirrors it into the main thread's tree). */
-  onContextCreated?(node: TreeNode): void;
+  onContextCreated?(node: TreeNode, options: Readonly<Record<string, unknown>>): void;
 }
 
 const unavailable = (what: string) => (): never => {

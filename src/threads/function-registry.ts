@@ -1,8 +1,10 @@
 /**
- * Names decorated functions so that two threads can agree on them. A function is named by
- * the module that decorated it, its name, and its rank among same-named decorations in that
+ * Names decorated functions (and pools) so that two threads can agree on them. A function is
+ * named by the module that decorated it and its rank among the decorations made from that
  * module: module top-level code runs in the same order in every thread, so the n-th
- * `compute` of `file:///app/jobs.ts` is the same function in the main thread and in a worker.
+ * decoration of `file:///app/jobs.ts` is the same function in the main thread and in a
+ * worker. The function's name is carried along as a check (tools may rename: esbuild turns
+ * a shadowed `compute` into `compute2`, so trailing digits are ignored when comparing).
  */
 import { isLibraryFile } from "./library-files.ts";
 import { locateCallerModule, normalizeModuleSpecifier } from "./module-locator.ts";
@@ -13,17 +15,22 @@ export interface FunctionRef {
   readonly ordinal: number;
 }
 
+interface Entry {
+  readonly name: string;
+  readonly target: WeakRef<object>;
+}
+
 /**
- * url → name → decorations in order (weak: a function decorated at run time may be collected).
+ * url → decorations in order (weak: something decorated at run time may be collected).
  * Global, so a CommonJS user module and the ESM worker entry agree in a pool worker.
  */
-const kRegistry = Symbol.for("promising-ts.function-registry");
-const globalSlots = globalThis as { [kRegistry]?: Map<string, Map<string, WeakRef<object>[]>> };
+const kRegistry = Symbol.for("promising-ts.function-registry.v2");
+const globalSlots = globalThis as { [kRegistry]?: Map<string, Entry[]> };
 const registry = (globalSlots[kRegistry] ??= new Map());
 
 /**
- * Registers `target` (a decorated function). With `required`, failing to locate the module
- * throws the locator's DecorationError; otherwise the function just cannot cross threads.
+ * Registers `target` (a decorated function's identity, or a pool). With `required`, failing to
+ * locate the module throws the locator's DecorationError; otherwise it just cannot cross threads.
  */
 export function registerFunction(
   target: object,
@@ -41,19 +48,21 @@ export function registerFunction(
     if (required) throw error;
     return null;
   }
-  let byName = registry.get(url);
-  if (byName === undefined) registry.set(url, (byName = new Map()));
-  let list = byName.get(name);
-  if (list === undefined) byName.set(name, (list = []));
-  list.push(new WeakRef(target));
+  let list = registry.get(url);
+  if (list === undefined) registry.set(url, (list = []));
+  list.push({ name, target: new WeakRef(target) });
   return { url, name, ordinal: list.length - 1 };
 }
 
-/** The function `ref` names in this thread, if its module has been loaded here. */
+const baseName = (name: string) => name.replace(/\d+$/, "");
+
+/** The function `ref` names in this thread, if its module has been loaded here and the names agree. */
 export function lookupFunction(ref: FunctionRef): object | undefined {
-  return registry.get(ref.url)?.get(ref.name)?.[ref.ordinal]?.deref();
+  const entry = registry.get(ref.url)?.[ref.ordinal];
+  if (entry === undefined || baseName(entry.name) !== baseName(ref.name)) return undefined;
+  return entry.target.deref();
 }
 
 export function describeRef(ref: FunctionRef): string {
-  return `${ref.name || "(anonymous)"} (#${ref.ordinal} in ${ref.url})`;
+  return `${ref.name || "(anonymous)"} (decoration #${ref.ordinal} of ${ref.url})`;
 }

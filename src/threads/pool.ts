@@ -19,11 +19,12 @@ import { Worker } from "node:worker_threads";
 import { PromisingError } from "../core/errors.ts";
 import type { ThreadPoolLike } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
-import type { FunctionRef } from "./function-registry.ts";
+import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import type { Outcome, TaskMessage, ThisTransfer } from "./protocol.ts";
 import { createSyncChannel, type SyncChannelServer, serveSyncChannel } from "./sync-channel.ts";
 import { type OutcomeThenable, WorkerHost } from "./worker-host.ts";
 import { workerBootstrap } from "./worker-location.ts";
+import { getWorkerRuntime } from "./worker-runtime.ts";
 
 export interface ThreadPoolOptions {
   /** Upper bound of running worker threads. Default: the machine's available parallelism. */
@@ -105,8 +106,16 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
         `ThreadPool: minThreads (${this.minThreads}) cannot exceed maxThreads (${this.maxThreads}).`,
       );
     }
-    for (let i = 0; i < this.minThreads; i++) this.#parkIdle(this.#spawn());
+    // Named like a decorated function, so a pool created at a module's top level can be chosen
+    // from inside a pool worker (threads/option-transfer.ts).
+    this.ref = registerFunction(this, "ThreadPool", undefined, false);
+    // Inside a pool worker a pool is only a name for the main thread's pool: it never starts threads.
+    if (getWorkerRuntime() === undefined)
+      for (let i = 0; i < this.minThreads; i++) this.#parkIdle(this.#spawn());
   }
+
+  /** @internal How other threads name this pool; `null` when it was not created at a module's top level. */
+  readonly ref: FunctionRef | null;
 
   get closed(): boolean {
     return this.#closed;
@@ -145,21 +154,18 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     return `ThreadPool(maxThreads=${this.maxThreads}, threads=${this.#slots.size})`;
   }
 
+  /** Workers running a task and not blocked: the ones `maxThreads` limits. */
   #running(): number {
     let running = 0;
-    for (const slot of this.#slots) if (slot.host.blocked === 0) running++;
+    for (const slot of this.#slots) if (slot.task !== null && !slot.host.blocked) running++;
     return running;
   }
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      let slot = this.#idle.pop();
-      if (slot === undefined) {
-        // Blocked workers wait for work that may need the pool: they do not count against the limit.
-        if (this.#running() >= this.maxThreads) return;
-        slot = this.#spawn();
-      }
-      this.#assign(slot, this.#queue.shift()!);
+      // Blocked workers wait for work that may need the pool: they do not count against the limit.
+      if (this.#running() >= this.maxThreads) return;
+      this.#assign(this.#idle.pop() ?? this.#spawn(), this.#queue.shift()!);
     }
   }
 
@@ -230,6 +236,11 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
 
   #parkIdle(slot: Slot): void {
     if (this.#closed || slot.exited) return;
+    // Workers added while others were blocked are not kept once the pool is back to its size.
+    if (this.#slots.size > Math.max(this.maxThreads, this.minThreads) && this.#queue.length === 0) {
+      void this.#retire(slot);
+      return;
+    }
     slot.worker.unref();
     this.#idle.push(slot);
     if (this.#slots.size > this.minThreads) {

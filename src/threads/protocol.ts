@@ -53,7 +53,8 @@ export type WorkerPost =
       readonly op: "call";
       readonly id: number;
       readonly ref: FunctionRef;
-      readonly options: Record<string, unknown>;
+      /** Encoded by threads/option-transfer.ts. */
+      readonly options: Record<string, never>;
       readonly self: ThisTransfer;
       readonly args: unknown[];
       readonly parentId: number;
@@ -62,7 +63,7 @@ export type WorkerPost =
       readonly op: "context";
       readonly id: number;
       readonly parentId: number;
-      readonly namespace: string | null;
+      readonly options: Record<string, never>;
     }
   | { readonly op: "wrap"; readonly id: number; readonly parentId: number }
   | { readonly op: "resolve"; readonly id: number; readonly outcome: Outcome }

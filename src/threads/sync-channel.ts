@@ -147,6 +147,8 @@ interface ErrorRecord {
   cause?: Encoded;
   errors?: Encoded[];
   props?: Record<string, unknown>;
+  /** promising-ts's non-enumerable promise trace (SPEC 4.6), kept non-enumerable on arrival. */
+  promisingTrace?: string[];
 }
 
 type Kind = typeof OK | typeof THROWN | typeof ERROR;
@@ -328,6 +330,8 @@ function encodeError(error: Error, depth: number): ErrorRecord {
     const errors = (error as { errors?: unknown }).errors;
     if (Array.isArray(errors)) record.errors = errors.map((item) => encodeThrown(item, depth + 1));
   }
+  const trace = (error as { promisingTrace?: unknown }).promisingTrace;
+  if (Array.isArray(trace)) record.promisingTrace = trace.map(String);
   let props: Record<string, unknown> | undefined;
   for (const key of Object.keys(error)) {
     if (RECORD_KEYS.has(key)) continue;
@@ -555,6 +559,7 @@ export class SyncChannelClient {
     // constructor (which may want other arguments or have side effects).
     const error: Error = Reflect.construct(Error, [record.message], ctor);
     if (error.name !== record.name) define(error, "name", record.name);
+    if (record.promisingTrace !== undefined) define(error, "promisingTrace", record.promisingTrace);
     return error;
   }
 }

@@ -6,25 +6,34 @@
 
 import type { CallOrigin } from "../api/function.ts";
 import { activeNode } from "../core/active.ts";
-import { PromisingError, SyncUsageError } from "../core/errors.ts";
+import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
 import { PromisingPromise } from "../core/promise.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
 import { decodeThrown } from "./error-transfer.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
+import { encodeOptions } from "./option-transfer.ts";
 import { ThreadPool } from "./pool.ts";
 import type { HandleArg, LayerAnswer, ThisTransfer, WorkerPost, WorkerRequest } from "./protocol.ts";
 import { OutcomeThenable } from "./worker-host.ts";
 import type { WorkerRuntime } from "./worker-runtime.ts";
 
-/** Options of a call that make sense in the main thread (a pool object cannot cross). */
-const CROSSING_OPTIONS = ["namespace", "startSoon", "childrenStartSoon", "startSoonDefault"];
-
 export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
   const post = (message: WorkerPost) => runtime.client.post(message);
-  const request = (message: WorkerRequest, timeoutMs: number | undefined) =>
-    runtime.client.request(message, timeoutMs);
+  const poolRef = (pool: object) => (pool instanceof ThreadPool ? pool.ref : null);
+  const request = (message: WorkerRequest, timeoutMs: number | undefined, what: string) => {
+    try {
+      return runtime.client.request(message, timeoutMs);
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        throw new TimeoutError(
+          `${what} timed out after ${timeoutMs} ms; the promise keeps running. Wait longer, or await it instead.`,
+        );
+      }
+      throw error;
+    }
+  };
 
   /** The id of the main-thread node `node` stands for, or of its nearest ancestor that has one. */
   const remoteIdOf = (node: TreeNode | null): number => {
@@ -52,16 +61,37 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     createDefaultPool: () => new ThreadPool({ maxThreads: 1 }),
     isBlockingAllowed: () => true,
     blockOn(node, mode, timeoutMs) {
-      const id = remoteIdOrThrow(node, mode === "full" ? "sync()" : "unpackOnceSync()");
-      const answer = request({ op: "sync", id, mode }, timeoutMs);
-      if (mode === "full") return answer;
+      const what = mode === "full" ? "sync()" : "unpackOnceSync()";
+      const id = remoteIdOrThrow(node, what);
+      // A value crosses once per thread: later calls return the same object (SPEC 4.9).
+      const cached = outcomes.get(node);
+      if (cached !== undefined && (mode === "full" || cached.layerIsValue)) return unwrap(cached);
+      let answer: unknown;
+      try {
+        answer = request({ op: "sync", id, mode }, timeoutMs, what);
+      } catch (error) {
+        if (!(error instanceof TimeoutError))
+          outcomes.set(node, { ok: false, value: error, layerIsValue: true });
+        throw error;
+      }
+      if (mode === "full") {
+        outcomes.set(node, { ok: true, value: answer, layerIsValue: false });
+        return answer;
+      }
       const layer = answer as LayerAnswer;
-      return "value" in layer ? layer.value : makeHandle(runtime, layer.handle, layer.namespace, null);
+      if ("value" in layer) {
+        // One level is the final value here, so it is also what sync() returns: keep one object.
+        if (cached !== undefined) return unwrap(cached);
+        outcomes.set(node, { ok: true, value: layer.value, layerIsValue: true });
+        return layer.value;
+      }
+      return makeHandle(runtime, layer.handle, layer.namespace, null);
     },
     awaitChildrenSync(node, recursively, timeoutMs) {
       request(
         { op: "awaitChildren", id: remoteIdOrThrow(node, "awaitChildrenSync()"), recursively },
         timeoutMs,
+        "awaitChildrenSync()",
       );
     },
     runOnPool() {
@@ -84,8 +114,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       }
       const parent = activeNode();
       const id = runtime.nextId++;
-      const crossing: Record<string, unknown> = {};
-      for (const key of CROSSING_OPTIONS) if (options[key] !== undefined) crossing[key] = options[key];
+      const crossing = encodeOptions(options, poolRef) as Record<string, never>;
       try {
         post({
           op: "call",
@@ -101,15 +130,37 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       }
       return makeHandle(runtime, id, namespace, parent);
     },
-    onContextCreated(node) {
+    onContextCreated(node, options) {
       if (runtime.mirroring) return;
       const id = runtime.nextId++;
       runtime.ids.set(node, id);
-      post({ op: "context", id, parentId: remoteIdOf(node._parent), namespace: node.namespace });
+      const crossing = encodeOptions(options, poolRef) as Record<string, never>;
+      post({ op: "context", id, parentId: remoteIdOf(node._parent), options: crossing });
     },
   };
   return bridge;
 }
+
+interface CachedOutcome {
+  readonly ok: boolean;
+  readonly value: unknown;
+  /** True when the first layer is known to be the final value (so unpackOnceSync may use it). */
+  readonly layerIsValue: boolean;
+}
+
+/** What `.sync()` got for each handle in this thread. */
+const outcomes = new WeakMap<TreeNode, CachedOutcome>();
+
+function unwrap(outcome: CachedOutcome): unknown {
+  if (outcome.ok) return outcome.value;
+  throw outcome.value;
+}
+
+/** One handle per main-thread promise in this thread, so identity holds here too. */
+const handles = new Map<number, WeakRef<PromisingPromise<unknown>>>();
+const forgetHandle = new FinalizationRegistry<number>((id) => {
+  if (handles.get(id)?.deref() === undefined) handles.delete(id);
+});
 
 /** A local promise standing for main-thread promise `id`: blocking on it asks the main thread. */
 export function makeHandle(
@@ -118,6 +169,8 @@ export function makeHandle(
   namespace: string | null,
   parent: TreeNode | null,
 ): PromisingPromise<unknown> {
+  const known = handles.get(id)?.deref();
+  if (known !== undefined) return known;
   const remote: PromiseLike<unknown> = {
     then(onFulfilled, onRejected) {
       let watch = runtime.watches.get(id);
@@ -131,6 +184,8 @@ export function makeHandle(
   };
   const handle = new PromisingPromise(remote, { parent: parent as never, startSoon: false, namespace });
   runtime.ids.set(handle, id);
+  handles.set(id, new WeakRef(handle));
+  forgetHandle.register(handle, id);
   return handle;
 }
 

@@ -22,10 +22,23 @@ setWorkerRuntime(runtime);
 const { runTask, settleWatch } = await import("./worker-tasks.ts");
 await import("../index.ts");
 
-let tsxRegistered = false;
+// The source-mode bootstrap registered tsx already (worker-bootstrap.mjs).
+let tsxRegistered =
+  (globalThis as { [key: symbol]: unknown })[Symbol.for("promising-ts.tsx-registered")] === true;
+/** One import per module: `import()` of a loaded module still runs the loader hooks (~350 µs with tsx). */
+const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 /** Imports a user module; TypeScript modules get tsx registered first (resolved from the module). */
-async function importUserModule(url: string): Promise<void> {
+function importUserModule(url: string): Promise<Record<string, unknown>> {
+  let loaded = modules.get(url);
+  if (loaded === undefined) {
+    loaded = loadUserModule(url);
+    modules.set(url, loaded);
+  }
+  return loaded;
+}
+
+async function loadUserModule(url: string): Promise<Record<string, unknown>> {
   if (!tsxRegistered && /\.[mc]?tsx?$/.test(url)) {
     tsxRegistered = true;
     try {
@@ -36,7 +49,7 @@ async function importUserModule(url: string): Promise<void> {
       // No tsx next to the module: maybe another loader is active; the import below will tell.
     }
   }
-  await import(url);
+  return (await import(url)) as Record<string, unknown>;
 }
 
 parentPort!.on("message", (message: { type: string }) => {

@@ -3,12 +3,14 @@
  * id, creates the children the worker's function calls, and answers its blocking requests.
  */
 import type { Worker } from "node:worker_threads";
+import { callFromAnotherThread } from "../api/function.ts";
 import { PromisingContext } from "../core/context.ts";
 import { PromisingError } from "../core/errors.ts";
 import { PromisingPromise } from "../core/promise.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, type FunctionRef, lookupFunction } from "./function-registry.ts";
+import { decodeOptions } from "./option-transfer.ts";
 import type {
   AncestorInfo,
   HandleArg,
@@ -63,8 +65,17 @@ export class WorkerHost {
   readonly #pending = new Map<number, OutcomeThenable>();
   /** Ids the main thread hands out are negative; the worker's own are positive. */
   #nextId = -1;
-  /** Blocking requests being answered right now (the worker is blocked meanwhile). */
-  blocked = 0;
+  readonly #idsOf = new WeakMap<TreeNode, number>();
+  /**
+   * The request the worker is blocked on, 0 when none. Any later message proves the worker is
+   * running again (a timed-out request leaves its handler running here), so it resets this.
+   */
+  #blockedOn = 0;
+  #requests = 0;
+
+  get blocked(): boolean {
+    return this.#blockedOn !== 0;
+  }
 
   constructor(
     private readonly worker: Worker,
@@ -74,8 +85,12 @@ export class WorkerHost {
 
   /** Registers a main-thread node under a fresh id the worker can use. */
   register(node: TreeNode): number {
+    // The same node keeps its id, so the worker keeps one handle (and one cached value) per promise.
+    const known = this.#idsOf.get(node);
+    if (known !== undefined && this.#nodes.get(known) === node) return known;
     const id = this.#nextId--;
     this.#nodes.set(id, node);
+    this.#idsOf.set(node, id);
     return id;
   }
 
@@ -115,6 +130,7 @@ export class WorkerHost {
   }
 
   onPost = (message: unknown): void => {
+    this.#setBlocked(0);
     try {
       this.#handlePost(message as WorkerPost);
     } catch (error) {
@@ -128,13 +144,16 @@ export class WorkerHost {
   #handlePost(post: WorkerPost): void {
     switch (post.op) {
       case "call":
-        this.#nodes.set(
+        this.#adopt(
           post.id,
-          this.#call(post.ref, post.options, post.self, post.args, this.node(post.parentId)),
+          this.#call(post.ref, decodeOptions(post.options), post.self, post.args, this.node(post.parentId)),
         );
         return;
       case "context":
-        this.#nodes.set(post.id, this.#context(post.namespace, this.node(post.parentId)));
+        this.#adopt(
+          post.id,
+          new PromisingContext({ ...decodeOptions(post.options), parent: this.node(post.parentId) as never }),
+        );
         return;
       case "wrap": {
         const thenable = new OutcomeThenable();
@@ -166,8 +185,8 @@ export class WorkerHost {
   onRequest = async (message: unknown): Promise<unknown> => {
     const request = message as WorkerRequest;
     const node = this.node(request.id) as PromisingPromise<unknown>;
-    this.blocked++;
-    this.onBlockedChange();
+    const token = ++this.#requests;
+    this.#setBlocked(token);
     try {
       if (request.op === "awaitChildren") {
         await node.awaitChildren({ recursively: request.recursively });
@@ -181,10 +200,15 @@ export class WorkerHost {
         namespace: layer.promise.namespace,
       } satisfies LayerAnswer;
     } finally {
-      this.blocked--;
-      this.onBlockedChange();
+      if (this.#blockedOn === token) this.#setBlocked(0);
     }
   };
+
+  #setBlocked(token: number): void {
+    if (this.#blockedOn === token) return;
+    this.#blockedOn = token;
+    this.onBlockedChange();
+  }
 
   #call(
     ref: FunctionRef,
@@ -206,7 +230,7 @@ export class WorkerHost {
       });
     }
     const thisArg = decodeThis(self, identity!.home);
-    return wrapper.with({ ...options, parent }).apply(thisArg, this.#decodeArgs(args)) as TreeNode;
+    return callFromAnotherThread(wrapper, options, parent, thisArg, this.#decodeArgs(args)) as TreeNode;
   }
 
   #decodeArgs(args: unknown[]): unknown[] {
@@ -217,9 +241,10 @@ export class WorkerHost {
     );
   }
 
-  #context(namespace: string | null, parent: TreeNode): TreeNode {
-    // The worker runs the block; here the context only has to exist in the tree.
-    return new PromisingContext({ namespace, parent: parent as never });
+  /** Records a node the worker created under the worker's id. */
+  #adopt(id: number, node: TreeNode): void {
+    this.#nodes.set(id, node);
+    this.#idsOf.set(node, id);
   }
 
   #watch(id: number): void {

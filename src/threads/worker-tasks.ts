@@ -33,12 +33,12 @@ export function settleWatch(runtime: WorkerRuntime, message: SettledMessage): vo
 export async function runTask(
   runtime: WorkerRuntime,
   task: TaskMessage,
-  importModule: (url: string) => Promise<void>,
+  importModule: (url: string) => Promise<Record<string, unknown>>,
 ): Promise<void> {
   const post = (message: WorkerPost) => runtime.client.post(message);
   let outcome: Outcome;
   try {
-    await importModule(task.ref.url);
+    const moduleNamespace = await importModule(task.ref.url);
     const identity = lookupFunction(task.ref) as Identity | undefined;
     const original = identity?.wrapper?.original;
     if (original === undefined) {
@@ -48,6 +48,11 @@ export async function runTask(
       );
     }
     const node = mirrorAncestry(runtime, task);
+    // An instance method learns its prototype when an instance is built; a worker builds none,
+    // so look for the class among the module's exports.
+    if (task.self.mode === "instance" && identity!.home === null) {
+      identity!.home = findPrototypeOwning(moduleNamespace, identity!.wrapper);
+    }
     const thisArg =
       task.self.mode === "none"
         ? undefined
@@ -101,6 +106,22 @@ function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
   }
   runtime.taskNodeId = task.ancestors[task.ancestors.length - 1]!.id;
   return parent!;
+}
+
+function findPrototypeOwning(moduleNamespace: Record<string, unknown>, method: unknown): object | null {
+  for (const exported of Object.values(moduleNamespace)) {
+    if (typeof exported !== "function" || exported.prototype === undefined) continue;
+    for (
+      let proto = exported.prototype as object | null;
+      proto !== null;
+      proto = Object.getPrototypeOf(proto)
+    ) {
+      for (const key of Object.getOwnPropertyNames(proto)) {
+        if (Object.getOwnPropertyDescriptor(proto, key)?.value === method) return proto;
+      }
+    }
+  }
+  return null;
 }
 
 function reattach(value: unknown, home: object | null): unknown {

@@ -1,0 +1,1 @@
+export declare function fib(n: number): number;
