@@ -185,6 +185,46 @@ console.log(JSON.stringify(result));
       expect(result).toEqual({ ...EXPECTED_PROBE, resolved: fs.realpathSync(esmEntry) });
     });
 
+    // Pool functions through the built package: dist/worker.js runs them, and a CommonJS module
+    // (loaded by the ESM worker entry) still finds its functions, so both module systems work.
+    for (const [kind, file, source] of [
+      [
+        "an ES module",
+        "pool.mjs",
+        `import * as promising from "promising-ts";
+import { isMainThread, threadId } from "node:worker_threads";
+export const add = promising.function({ useThreadPool: true }, function add(a, b) {
+  return { sum: a + b, inWorker: !isMainThread && threadId > 0 };
+});
+const main = promising.function(async function main() {
+  console.log(JSON.stringify(await add(2, 3)));
+});
+await main.run();
+`,
+      ],
+      [
+        "a CommonJS module",
+        "pool.cjs",
+        `const promising = require("promising-ts");
+const { isMainThread, threadId } = require("node:worker_threads");
+const add = promising.function({ useThreadPool: true }, function add(a, b) {
+  return { sum: a + b, inWorker: !isMainThread && threadId > 0 };
+});
+exports.add = add;
+const main = promising.function(async function main() {
+  console.log(JSON.stringify(await add(2, 3)));
+});
+main.run();
+`,
+      ],
+    ] as const) {
+      it(\`runs useThreadPool functions of \${kind} on worker threads, and the process exits by itself\`, async () => {
+        assertBuilt(esmEntry);
+        const result = await runNode(appDir, file, source);
+        expect(result).toEqual({ sum: 5, inWorker: true });
+      });
+    }
+
     it('require("promising-ts") loads the CommonJS build', async () => {
       assertBuilt(cjsEntry);
       const extra = `result.resolved = require.resolve("promising-ts");
