@@ -19,6 +19,7 @@ import { Worker } from "node:worker_threads";
 import { PromisingError } from "../core/errors.ts";
 import type { ThreadPoolLike } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
+import { cloneFailure } from "./clone-failure.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import type { Outcome, TaskMessage, ThisTransfer } from "./protocol.ts";
 import { createSyncChannel, type SyncChannelServer, serveSyncChannel } from "./sync-channel.ts";
@@ -219,7 +220,10 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       slot.host.forgetAll(slot.taskNodes);
       slot.task = null;
       this.#parkIdle(slot);
-      task.outcome.settle(false, describeCloneFailure(task, error));
+      task.outcome.settle(
+        false,
+        cloneFailure(task.name, task.self.mode === "instance", task.args, error, "a worker thread"),
+      );
     }
   }
 
@@ -290,21 +294,4 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     void slot.worker.terminate();
     if (!this.#closed) this.#dispatch();
   }
-}
-
-function describeCloneFailure(task: PoolTask, error: unknown): Error {
-  const index = task.args.findIndex((arg) => {
-    try {
-      structuredClone(arg);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  const what = index >= 0 ? `argument ${index + 1}` : task.self.mode === "instance" ? "`this`" : "a value";
-  return new TypeError(
-    `${task.name}: ${what} cannot be sent to a worker thread (${(error as Error)?.message ?? String(error)}). ` +
-      "Arguments, `this` and results of useThreadPool functions cross threads by structured clone: " +
-      "pass plain data (no functions, class instances with private state, or sockets).",
-  );
 }

@@ -10,6 +10,7 @@ import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts"
 import { PromisingPromise } from "../core/promise.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
+import { cloneFailure } from "./clone-failure.ts";
 import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
 import { decodeThrown } from "./error-transfer.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
@@ -126,7 +127,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
           parentId: remoteIdOf(parent),
         });
       } catch (error) {
-        throw cloneFailure(original.name, thisArg, args, error);
+        throw cloneFailure(original.name, thisArg !== undefined, args, error, "the main thread");
       }
       return makeHandle(runtime, id, namespace, parent);
     },
@@ -209,22 +210,6 @@ export function decodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
     return makeHandle(runtime, handle.__promisingHandle, handle.namespace, null);
   }
   return arg;
-}
-
-export function cloneFailure(name: string, thisArg: unknown, args: unknown[], error: unknown): TypeError {
-  const index = args.findIndex((arg) => {
-    try {
-      structuredClone(arg);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  const what = index >= 0 ? `argument ${index + 1}` : thisArg !== undefined ? "`this`" : "a value";
-  return new TypeError(
-    `${name || "promising function"}: ${what} cannot be sent to the main thread ` +
-      `(${(error as Error)?.message ?? String(error)}). Values crossing threads must be structured-cloneable.`,
-  );
 }
 
 export { decodeThrown };
