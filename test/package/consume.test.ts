@@ -218,7 +218,7 @@ main.run();
 `,
       ],
     ] as const) {
-      it(\`runs useThreadPool functions of \${kind} on worker threads, and the process exits by itself\`, async () => {
+      it(`runs useThreadPool functions of ${kind} on worker threads, and the process exits by itself`, async () => {
         assertBuilt(esmEntry);
         const result = await runNode(appDir, file, source);
         expect(result).toEqual({ sum: 5, inWorker: true });
