@@ -16,15 +16,21 @@ export {
   getTrace,
   printTrace,
 } from "./api/active.ts";
-export type { ContextFactory, ContextFunction, ContextOverrides } from "./api/context.ts";
+export type {
+  ContextFactory,
+  ContextFunction,
+  ContextOverrides,
+  PromisingContextApi,
+} from "./api/context.ts";
 export { promisingContext as context } from "./api/context.ts";
-export type { FunctionDecorator } from "./api/function.ts";
+export type { FunctionDecorator, PromisingFunctionApi } from "./api/function.ts";
 // `function` is a reserved word, so it cannot be a local binding; it can be an export name.
 // `fn` is the same object, for tools (esbuild, tsx, Vite) that reject `@promising.function`.
 export { PromisingFunction, promisingFunction as function, promisingFunction as fn } from "./api/function.ts";
 export {
   type AwaitChildrenOptions,
   type AwaitChildrenSyncOptions,
+  type ContextMethods,
   PromisingContext,
   type RaiseOptions,
 } from "./core/context.ts";
@@ -49,6 +55,7 @@ export type {
   ContextOptions,
   FunctionOptions,
   FunctionOverrides,
+  ParentLike,
   PromiseOptions,
   StartSoonDefaultValue,
   StartSoonValue,

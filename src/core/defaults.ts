@@ -1,3 +1,6 @@
+// Type-only: the core never loads thread code, but the public type of the default pool is the
+// concrete ThreadPool the thread bridge creates.
+import type { ThreadPool } from "../threads/pool.ts";
 import type { PromisingPromise } from "./promise.ts";
 import { getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
 
@@ -28,12 +31,12 @@ export class Defaults {
   }
 
   /** The pool used when `threadPool` resolves to PROMISING_DEFAULT. Created on first read; it starts no thread until used. */
-  static get PROMISING_THREAD_POOL(): ThreadPoolLike {
+  static get PROMISING_THREAD_POOL(): ThreadPool {
     defaultPool ??= getThreadBridge().createDefaultPool();
-    return defaultPool;
+    return defaultPool as ThreadPool;
   }
 
-  static set PROMISING_THREAD_POOL(pool: ThreadPoolLike) {
+  static set PROMISING_THREAD_POOL(pool: ThreadPool) {
     if (!getThreadBridge().isThreadPool(pool)) {
       throw new TypeError("Defaults.PROMISING_THREAD_POOL must be a promising.ThreadPool.");
     }
