@@ -377,7 +377,7 @@ class Writer {
     const themes = Object.values(THEMES);
     const title = this.fill(this.pick(theme.titles), theme);
     const paragraphs: string[] = [];
-    const count = this.between(3, 5);
+    const count = this.between(8, 12);
     for (let p = 0; p < count; p++) {
       const sentences: string[] = [];
       const length = this.between(5, 8);
