@@ -425,16 +425,23 @@ async function interactiveLoop(backend: Backend, options: Options, firstNumber: 
     terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
   });
   rl.on("SIGINT", () => rl.close()); // Ctrl-C quits like `exit`
+  // Input may end (EOF) while a text is still being processed; the lines read before it are still
+  // processed. Node 24's readline throws on prompt() once closed, so the prompt is written by hand then.
+  let closed = false;
+  rl.on("close", () => {
+    closed = true;
+  });
+  const prompt = () => (closed ? process.stdout.write("text> ") : rl.prompt());
   console.log("Type a text to extract its keywords; `exit` to quit.");
   rl.setPrompt("text> ");
-  rl.prompt();
+  prompt();
   let number = firstNumber;
   let exited = false;
   for await (const raw of rl) {
     const line = raw.trim();
     if ((exited = /^(exit|quit)$/i.test(line))) break;
     if (line) await agent(backend, [line], number++, options); // failures are printed, the loop goes on
-    rl.prompt();
+    prompt();
   }
   if (!exited) console.log(); // end of input (Ctrl-D) or Ctrl-C: end the prompt's line
   rl.close();
