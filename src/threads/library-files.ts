@@ -12,22 +12,12 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import { captureStackFrames } from "./module-locator.ts";
+import { captureStackFrames, importablePath } from "./module-locator.ts";
 
 const PACKAGE_NAME = "promising-ts";
 
 /** A file name as V8 reports it (a `file:` URL or an absolute path) as an absolute path, or `null`. */
-function toPath(fileName: string): string | null {
-  if (fileName.startsWith("file:")) {
-    try {
-      return fileURLToPath(fileName);
-    } catch {
-      return null;
-    }
-  }
-  return isAbsolute(fileName) ? fileName : null;
-}
+const toPath = importablePath;
 
 function isInside(directory: string, path: string): boolean {
   const rel = relative(directory, path);

@@ -117,7 +117,7 @@ function describeFrame(frame: StackFrame): string {
  * (`evalmachine.<anonymous>`, `[eval]`, `REPL1`, `""`, `data:` / `http:` URLs, a relative
  * `vm` filename) is not something a worker thread can import.
  */
-function importablePath(fileName: string): string | null {
+export function importablePath(fileName: string): string | null {
   if (fileName.startsWith("file:")) {
     try {
       return fileURLToPath(fileName);
