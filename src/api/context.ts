@@ -12,7 +12,7 @@ import {
   validateOptions,
 } from "../core/options.ts";
 import { type Sentinel, UNCHANGED } from "../core/sentinels.ts";
-import { applyDecorator, type Wrapping } from "./decorate.ts";
+import { applyDecorator, mirrorSignature, type Wrapping } from "./decorate.ts";
 
 type AnyFunction = (...args: any[]) => any;
 
@@ -80,8 +80,7 @@ function makeContextFunction(state: ContextFunctionState): ContextFunction {
           return callInContext(this, args);
         }
       : (...args: unknown[]) => callInContext(receiver.value, args);
-  Object.defineProperty(wrapper, "name", { value: original.name, configurable: true });
-  Object.defineProperty(wrapper, "length", { value: original.length, configurable: true });
+  mirrorSignature(wrapper, original);
   Object.defineProperty(wrapper, kState, { value: state });
   Object.defineProperty(wrapper, "original", { value: original });
   Object.defineProperty(wrapper, "with", {

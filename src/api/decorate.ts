@@ -53,6 +53,12 @@ export function isLegacyDecoratorCall(
   );
 }
 
+/** Gives a wrapper the name and arity of the function it wraps (stack traces, `fn.length`). */
+export function mirrorSignature(wrapper: AnyFunction, original: AnyFunction): void {
+  Object.defineProperty(wrapper, "name", { value: original.name, configurable: true });
+  Object.defineProperty(wrapper, "length", { value: original.length, configurable: true });
+}
+
 /** Applies the decorator once options are known: `(fn)`, `(fn, context)` or `(target, key, descriptor)`. */
 export function applyDecorator(
   wrapping: Wrapping,

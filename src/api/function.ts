@@ -3,7 +3,6 @@
  * Options are validated and frozen into a CallSpec at decoration time, so a call only
  * creates the promise (core/promise.ts) and nothing else.
  */
-import type { PromisingContext } from "../core/context.ts";
 import { DecorationError } from "../core/errors.ts";
 import {
   decorationError,
@@ -24,7 +23,7 @@ import {
 import { describeValue, RECURSIVELY, UNCHANGED } from "../core/sentinels.ts";
 import { getThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
-import { applyDecorator, isLegacyDecoratorCall, type Wrapping } from "./decorate.ts";
+import { applyDecorator, isLegacyDecoratorCall, mirrorSignature, type Wrapping } from "./decorate.ts";
 
 type AnyFunction = (...args: any[]) => any;
 
@@ -202,8 +201,7 @@ function makeWrapper(state: FunctionState): PromisingFunction {
           return createCallPromise(spec, this, args);
         }
       : (...args: unknown[]) => createCallPromise(spec, receiver.value, args);
-  Object.defineProperty(wrapper, "name", { value: state.original.name, configurable: true });
-  Object.defineProperty(wrapper, "length", { value: state.original.length, configurable: true });
+  mirrorSignature(wrapper, state.original);
   Object.defineProperty(wrapper, kState, { value: state });
   Object.setPrototypeOf(wrapper, PromisingFunction.prototype);
   return wrapper as unknown as PromisingFunction;
@@ -323,11 +321,6 @@ async function runAsRoot(spec: CallSpec, thisArg: unknown, args: unknown[], mode
 
 // ---- the public decorator ----
 
-type MethodDecorator<This, A extends unknown[], R> = (
-  value: (this: This, ...args: A) => R,
-  context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
-) => any;
-
 /** The result of `promising.function(options)`: decorates a function, or a method in either decorator system. */
 export interface FunctionDecorator {
   // The decorator overload must come first: TypeScript would match a decorator call
@@ -383,5 +376,3 @@ function dropUndefined(options: Record<string, unknown>): Record<string, unknown
   for (const [key, value] of Object.entries(options)) if (value !== undefined) result[key] = value;
   return result;
 }
-
-export type { MethodDecorator, PromisingContext };

@@ -12,7 +12,6 @@ import type { ThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
 import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
-import { decodeThrown } from "./error-transfer.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import { encodeOptions } from "./option-transfer.ts";
 import { ThreadPool } from "./pool.ts";
@@ -211,5 +210,3 @@ export function decodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
   }
   return arg;
 }
-
-export { decodeThrown };
