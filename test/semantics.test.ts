@@ -328,6 +328,8 @@ describe("SPEC 2.4 eager start at the next microtask checkpoint, deferred start 
     ["catch", (p: promising.Promise<unknown>) => p.catch(() => undefined)],
     ["finally", (p: promising.Promise<unknown>) => p.finally(() => undefined)],
     ["Promise.all", (p: promising.Promise<unknown>) => Promise.all([p])],
+    ["Promise.race", (p: promising.Promise<unknown>) => Promise.race([p])],
+    ["Promise.resolve", (p: promising.Promise<unknown>) => Promise.resolve(p)],
   ])("deferred: %s starts it", async (_name, consume) => {
     const log: string[] = [];
     const p = logged(log, "x").with({ startSoon: false })();
@@ -336,6 +338,36 @@ describe("SPEC 2.4 eager start at the next microtask checkpoint, deferred start 
     await consume(p);
     expect(log).toEqual(["x"]);
     expect(p.done()).toBe(true);
+  });
+
+  it("native consumers take a promising.Promise as it is: Promise.resolve(p) is p; reflection still sees the class", async () => {
+    const p = promising.function(async () => 1)();
+    expect(Promise.resolve(p)).toBe(p);
+    expect(await Promise.resolve(p)).toBe(1);
+    expect(Object.getPrototypeOf(p).constructor).toBe(P);
+    expect(P.prototype.constructor).toBe(P);
+    expect(p).toBeInstanceOf(P);
+    expect(p).toBeInstanceOf(Promise);
+    // Derived promises are plain native ones.
+    expect(Object.getPrototypeOf(p.then(() => 0))).toBe(Promise.prototype);
+  });
+
+  it("a rejected promise consumed only through its constructor (Promise.resolve) is still observed", async () => {
+    const reports: unknown[] = [];
+    const previous = promising.Defaults.ON_UNOBSERVED_FAILURE;
+    promising.Defaults.ON_UNOBSERVED_FAILURE = (error) => reports.push(error);
+    try {
+      const boom = new Error("boom");
+      const p = promising.function(async () => {
+        throw boom;
+      })();
+      await macrotask();
+      await expect(Promise.resolve(p)).rejects.toBe(boom);
+      await expect(p).rejects.toBe(boom);
+    } finally {
+      promising.Defaults.ON_UNOBSERVED_FAILURE = previous;
+    }
+    expect(reports).toEqual([]);
   });
 
   it("deferred manual Promise starts on consumption", async () => {
