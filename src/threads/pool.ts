@@ -9,7 +9,9 @@
  * or blocked-worker accounting; see docs/threads.md.
  *
  * Invariants:
- * - a worker runs at most one task at a time (sync functions block their thread anyway);
+ * - a worker runs at most one task at a time (sync functions block their thread anyway), but
+ *   may have more sent ahead; which thread runs a task sent ahead is settled by a claim in
+ *   shared memory (threads/task-claims.ts), so tasks behind a blocked worker move elsewhere;
  * - idle workers are unref'd, so they never keep the process alive; busy ones are ref'd;
  * - running (not blocked) workers never exceed `maxThreads`; blocked ones do not count,
  *   which is what resolves starvation when a task blocks on work that needs the pool.
@@ -23,6 +25,8 @@ import { cloneFailure } from "./clone-failure.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import type { Outcome, TaskMessage, ThisTransfer } from "./protocol.ts";
 import { createSyncChannel, type SyncChannelServer, serveSyncChannel } from "./sync-channel.ts";
+import { TaskClaims } from "./task-claims.ts";
+import { TaskQueue } from "./task-queue.ts";
 import { type OutcomeThenable, WorkerHost } from "./worker-host.ts";
 import { workerBootstrap } from "./worker-location.ts";
 import { getWorkerRuntime } from "./worker-runtime.ts";
@@ -52,19 +56,40 @@ export interface PoolTask {
   readonly outcome: OutcomeThenable;
 }
 
+/** A task sent to a worker and not finished yet. */
+interface InFlight {
+  readonly task: PoolTask;
+  /** The task's id in messages and its sequence number in the claim slot. */
+  readonly seq: number;
+  readonly claim: number;
+  /** Node ids registered for the task (its promise and ancestors), released when it ends. */
+  readonly nodes: number[];
+  readonly message: TaskMessage;
+}
+
 class Slot {
-  task: PoolTask | null = null;
-  taskId = 0;
-  /** Ids registered for the running task (its promise and ancestors), forgotten when it ends. */
-  taskNodes: number[] = [];
+  /** Tasks sent to this worker and not finished, in the order they were sent. */
+  readonly inFlight = new Map<number, InFlight>();
   idleTimer: NodeJS.Timeout | null = null;
   exited = false;
   constructor(
     readonly worker: Worker,
     readonly host: WorkerHost,
     readonly server: SyncChannelServer,
+    readonly claims: TaskClaims,
   ) {}
+
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
 }
+
+/**
+ * How many tasks a running worker may have sent to it and unfinished. Sending ahead lets a
+ * worker go from one task to the next without a round trip through the main thread, and
+ * lets the main thread post many tasks in one message.
+ */
+const PREFETCH_DEPTH = 32;
 
 const OPTION_KEYS = ["maxThreads", "minThreads", "idleTimeoutMs", "resourceLimits"];
 
@@ -76,7 +101,12 @@ function checkCount(name: string, value: unknown, min: number): number | undefin
   return value;
 }
 
-let nextTaskId = 1;
+let lastSeq = 0;
+/** Task sequence numbers: positive int32, so the claim slots can hold them and their negation. */
+function nextSeq(): number {
+  lastSeq = lastSeq >= 0x7ffffffe ? 1 : lastSeq + 1;
+  return lastSeq;
+}
 
 export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
   readonly maxThreads: number;
@@ -85,7 +115,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
   readonly #resourceLimits: ThreadPoolOptions["resourceLimits"];
   readonly #slots = new Set<Slot>();
   readonly #idle: Slot[] = [];
-  readonly #queue: PoolTask[] = [];
+  readonly #queue = new TaskQueue<PoolTask>();
   #closed = false;
 
   constructor(options: ThreadPoolOptions = {}) {
@@ -134,14 +164,25 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       return;
     }
     this.#queue.push(task);
-    this.#dispatch();
+    // Dispatch once per burst of calls (a fan-out queues its tasks in one synchronous run), so
+    // they leave in a few batches instead of one message each.
+    if (!this.#dispatchScheduled) {
+      this.#dispatchScheduled = true;
+      queueMicrotask(this.#scheduledDispatch);
+    }
   }
+
+  #dispatchScheduled = false;
+  readonly #scheduledDispatch = (): void => {
+    this.#dispatchScheduled = false;
+    this.#dispatch();
+  };
 
   /** Terminates every worker; tasks still queued or running reject. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const task of this.#queue.splice(0)) {
+    for (const task of this.#queue.drain()) {
       task.outcome.settle(false, new PromisingError(`${this} was closed before ${task.name} could run.`));
     }
     await Promise.all([...this.#slots].map((slot) => this.#retire(slot)));
@@ -158,23 +199,71 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
   /** Workers running a task and not blocked: the ones `maxThreads` limits. */
   #running(): number {
     let running = 0;
-    for (const slot of this.#slots) if (slot.task !== null && !slot.host.blocked) running++;
+    for (const slot of this.#slots) if (slot.busy && !slot.host.blocked) running++;
     return running;
   }
 
   #dispatch(): void {
-    while (this.#queue.length > 0) {
-      // Blocked workers wait for work that may need the pool: they do not count against the limit.
-      if (this.#running() >= this.maxThreads) return;
-      this.#assign(this.#idle.pop() ?? this.#spawn(), this.#queue.shift()!);
+    if (this.#closed) return;
+    if (this.#queue.length === 0) this.#takeBackForIdleWorkers();
+    const batches = new Map<Slot, InFlight[]>();
+    // Workers with nothing to do first, up to the limit. Blocked workers wait for work that
+    // may need the pool: they do not count against it.
+    let running = this.#running();
+    while (this.#queue.length > 0 && running < this.maxThreads) {
+      this.#send(this.#idle.pop() ?? this.#spawn(), this.#queue.shift()!, batches);
+      running++;
     }
+    // Then work ahead for the running ones, so none waits for the main thread between tasks.
+    for (const slot of this.#slots) {
+      if (this.#queue.length === 0) break;
+      // Topped up only once half its tasks are done, so a batch carries many tasks, not one.
+      if (!slot.busy || slot.host.blocked || slot.inFlight.size > PREFETCH_DEPTH / 2) continue;
+      const room = Math.min(PREFETCH_DEPTH, slot.claims.available) - slot.inFlight.size;
+      for (let i = 0; i < room && this.#queue.length > 0; i++)
+        this.#send(slot, this.#queue.shift()!, batches);
+    }
+    for (const [slot, sent] of batches) this.#post(slot, sent);
+  }
+
+  /**
+   * The queue is empty but a worker is idle while another has tasks waiting behind the one it
+   * runs: take those back (the ones it has not claimed) so the idle worker gets them.
+   */
+  #takeBackForIdleWorkers(): void {
+    if (this.#idle.length === 0 || this.#running() >= this.maxThreads) return;
+    for (const slot of this.#slots) {
+      if (slot.inFlight.size > 1 && !slot.host.blocked)
+        this.#takeBack(slot, Math.floor(slot.inFlight.size / 2));
+    }
+  }
+
+  /** Moves up to `limit` of a worker's unclaimed tasks, the last sent first, back to the front of the queue. */
+  #takeBack(slot: Slot, limit: number): void {
+    const taken: PoolTask[] = [];
+    for (const entry of [...slot.inFlight.values()].reverse()) {
+      if (taken.length >= limit) break;
+      if (!slot.claims.reclaim(entry.claim, entry.seq)) continue;
+      slot.inFlight.delete(entry.seq);
+      slot.host.releaseAll(entry.nodes);
+      taken.push(entry.task);
+    }
+    this.#queue.unshiftAll(taken.reverse());
+    if (!slot.busy) this.#parkIdle(slot);
+  }
+
+  /** A worker started or stopped blocking: the tasks sent ahead to a blocked one go to others. */
+  #blockedChanged(slot: Slot): void {
+    if (slot.host.blocked && !slot.exited) this.#takeBack(slot, Number.POSITIVE_INFINITY);
+    this.#dispatch();
   }
 
   #spawn(): Slot {
     const channel = createSyncChannel();
     const bootstrap = workerBootstrap();
+    const claims = new TaskClaims();
     const worker = new Worker(bootstrap.url, {
-      workerData: { channel: channel.workerEnd, entry: bootstrap.entry },
+      workerData: { channel: channel.workerEnd, entry: bootstrap.entry, claims: claims.buffer },
       transferList: channel.transferList,
       resourceLimits: this.#resourceLimits,
       stdout: false,
@@ -183,58 +272,84 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     let slot!: Slot;
     const host = new WorkerHost(
       worker,
-      () => this.#dispatch(),
+      () => this.#blockedChanged(slot),
       (taskId, outcome) => this.#finish(slot, taskId, outcome),
     );
     const server = serveSyncChannel(channel.mainEnd, host.onRequest, { onPost: host.onPost });
-    slot = new Slot(worker, host, server);
+    slot = new Slot(worker, host, server, claims);
     this.#slots.add(slot);
     worker.on("error", (error) => this.#crash(slot, error));
     worker.on("exit", (code) => this.#crash(slot, new Error(`exit code ${code}`)));
     return slot;
   }
 
-  #assign(slot: Slot, task: PoolTask): void {
+  /** Offers `task` to the worker of `slot`; the message goes out with the slot's batch. */
+  #send(slot: Slot, task: PoolTask, batches: Map<Slot, InFlight[]>): void {
     if (slot.idleTimer !== null) {
       clearTimeout(slot.idleTimer);
       slot.idleTimer = null;
     }
-    slot.task = task;
-    slot.taskId = nextTaskId++;
-    slot.worker.ref();
+    const seq = nextSeq();
+    const claim = slot.claims.offer(seq);
     const ancestors = task.ancestors.map((node) => slot.host.describe(node));
-    const taskNodeId = slot.host.register(task.promise);
-    ancestors.push({ id: taskNodeId, isPromise: true, namespace: task.promise.namespace });
-    slot.taskNodes = [...ancestors.map((info) => info.id)];
+    ancestors.push({
+      id: slot.host.acquire(task.promise),
+      isPromise: true,
+      namespace: task.promise.namespace,
+    });
+    const ref = slot.host.refId(task.ref);
     const message: TaskMessage = {
-      type: "task",
-      taskId: slot.taskId,
-      ref: task.ref,
+      taskId: seq,
+      claim,
+      refId: ref.id,
+      ref: ref.known ? undefined : task.ref,
       self: task.self,
       args: slot.host.encodeArgs(task.args),
       ancestors,
     };
+    const entry: InFlight = { task, seq, claim, nodes: ancestors.map((info) => info.id), message };
+    slot.inFlight.set(seq, entry);
+    let batch = batches.get(slot);
+    if (batch === undefined) batches.set(slot, (batch = []));
+    batch.push(entry);
+  }
+
+  #post(slot: Slot, sent: InFlight[]): void {
+    slot.worker.ref();
     try {
-      slot.worker.postMessage(message);
-    } catch (error) {
-      slot.host.forgetAll(slot.taskNodes);
-      slot.task = null;
-      this.#parkIdle(slot);
-      task.outcome.settle(
-        false,
-        cloneFailure(task.name, task.self.mode === "instance", task.args, error, "a worker thread"),
-      );
+      slot.worker.postMessage({ type: "tasks", tasks: sent.map((entry) => entry.message) });
+      return;
+    } catch {
+      // Some task in the batch cannot be cloned: post them one by one to fail only those.
     }
+    for (const entry of sent) {
+      // Each message names its function in full: the one that introduced the short id may fail.
+      entry.message.ref = entry.task.ref;
+      try {
+        slot.worker.postMessage({ type: "tasks", tasks: [entry.message] });
+      } catch (error) {
+        slot.claims.reclaim(entry.claim, entry.seq);
+        slot.inFlight.delete(entry.seq);
+        slot.host.releaseAll(entry.nodes);
+        const { task } = entry;
+        task.outcome.settle(
+          false,
+          cloneFailure(task.name, task.self.mode === "instance", task.args, error, "a worker thread"),
+        );
+      }
+    }
+    if (!slot.busy) this.#parkIdle(slot);
   }
 
   #finish(slot: Slot, taskId: number, outcome: Outcome): void {
-    const task = slot.task;
-    if (task === null || taskId !== slot.taskId) return;
-    slot.task = null;
+    const entry = slot.inFlight.get(taskId);
+    if (entry === undefined) return;
+    slot.inFlight.delete(taskId);
+    slot.claims.release(entry.claim);
     const decoded = slot.host.decode(outcome);
-    slot.host.forgetAll(slot.taskNodes);
-    task.outcome.settle(decoded.ok, decoded.value);
-    this.#parkIdle(slot);
+    slot.host.releaseAll(entry.nodes);
+    entry.task.outcome.settle(decoded.ok, decoded.value);
+    if (!slot.busy) this.#parkIdle(slot);
     this.#dispatch();
   }
 
@@ -264,9 +379,10 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     this.#slots.delete(slot);
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
     slot.server.close();
-    const task = slot.task;
-    slot.task = null;
-    task?.outcome.settle(false, new PromisingError(`${this} was closed while ${task.name} was running.`));
+    for (const { task } of slot.inFlight.values()) {
+      task.outcome.settle(false, new PromisingError(`${this} was closed while ${task.name} was running.`));
+    }
+    slot.inFlight.clear();
     await slot.worker.terminate();
   }
 
@@ -279,9 +395,14 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     if (index >= 0) this.#idle.splice(index, 1);
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
     slot.server.close();
-    const task = slot.task;
-    slot.task = null;
-    if (task !== null) {
+    // Tasks it never claimed run elsewhere; only the one it was running fails.
+    const requeued: PoolTask[] = [];
+    for (const entry of slot.inFlight.values()) {
+      const { task } = entry;
+      if (slot.claims.reclaim(entry.claim, entry.seq)) {
+        requeued.push(task);
+        continue;
+      }
       const reason = cause instanceof Error ? cause.message : String(cause);
       task.outcome.settle(
         false,
@@ -291,6 +412,8 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
         ),
       );
     }
+    slot.inFlight.clear();
+    this.#queue.unshiftAll(requeued);
     void slot.worker.terminate();
     if (!this.#closed) this.#dispatch();
   }

@@ -25,9 +25,13 @@ export interface AncestorInfo {
 }
 
 export interface TaskMessage {
-  readonly type: "task";
+  /** Also the task's sequence number in its claim slot (threads/task-claims.ts). */
   readonly taskId: number;
-  readonly ref: FunctionRef;
+  /** The claim slot the worker must win before running the task. */
+  readonly claim: number;
+  /** Names the function; the full `ref` travels only the first time a worker sees this id. */
+  readonly refId: number;
+  ref?: FunctionRef;
   readonly self: ThisTransfer;
   readonly args: unknown[];
   /** Root first; the last entry is the task's own promise. */
@@ -40,7 +44,13 @@ export interface SettledMessage {
   readonly outcome: Outcome;
 }
 
-export type MainToWorker = TaskMessage | SettledMessage;
+/** Tasks for one worker, sent together so the main thread posts once per batch. */
+export interface TaskBatchMessage {
+  readonly type: "tasks";
+  readonly tasks: TaskMessage[];
+}
+
+export type MainToWorker = TaskBatchMessage | SettledMessage;
 
 export type Outcome =
   | { readonly ok: true; readonly value: unknown }

@@ -46,6 +46,9 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort } from "node:wor
 import * as libraryErrors from "../core/errors.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
 
+/** Messages the serving side handles per 'message' event (see serveSyncChannel). */
+const DRAIN_PER_TURN = 256;
+
 /** Base class of the errors the channel raises on its own behalf. */
 export class SyncChannelError extends PromisingError {}
 /** The channel was closed (by either end, or because the other thread went away). */
@@ -216,6 +219,18 @@ export function serveSyncChannel(
   };
 
   const onMessage = (data: unknown): void => {
+    handle(data);
+    // Take what else the worker has queued in this turn: receiving a message synchronously
+    // costs far less than dispatching a 'message' event for it, and a busy pool worker sends
+    // many (one per finished task). Bounded, so a flooding worker cannot starve the event loop.
+    for (let taken = 1; taken < DRAIN_PER_TURN && !closed; taken++) {
+      const next = receiveMessageOnPort(port);
+      if (next === undefined) return;
+      handle(next.message);
+    }
+  };
+
+  const handle = (data: unknown): void => {
     let request = data;
     if (Array.isArray(data)) {
       if (data[0] === POST) {

@@ -1,11 +1,15 @@
 /**
  * Entry point of a pool worker thread. It publishes the worker runtime on `globalThis`
  * before the library loads (so the library installs the worker bridge, and `fn.run()` at a
- * module's top level is a no-op here), then runs one task at a time.
+ * module's top level is a no-op here), then runs the tasks it is sent one at a time, each
+ * only if it wins the task's claim (the main thread may have given it to another worker).
  */
 import { createRequire } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
+import type { FunctionRef } from "./function-registry.ts";
+import type { MainToWorker, TaskMessage } from "./protocol.ts";
 import { SyncChannelClient, type SyncChannelWorkerEnd } from "./sync-channel.ts";
+import { claimTask } from "./task-claims.ts";
 import { setWorkerRuntime, type WorkerRuntime } from "./worker-runtime.ts";
 
 const runtime: WorkerRuntime = {
@@ -52,7 +56,33 @@ async function loadUserModule(url: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
-parentPort!.on("message", (message: { type: string }) => {
-  if (message.type === "settled") settleWatch(runtime, message as never);
-  else void runTask(runtime, message as never, importUserModule);
+/** Claim slots shared with the pool (threads/task-claims.ts). */
+const claims = new Int32Array((workerData as { claims: SharedArrayBuffer }).claims);
+/** Function refs by the short id the main thread gives them in this worker. */
+const refs = new Map<number, FunctionRef>();
+/** Tasks received and not yet run, in order; one loop runs them one at a time. */
+const queue: TaskMessage[] = [];
+let draining = false;
+
+async function drainTasks(): Promise<void> {
+  draining = true;
+  try {
+    for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
+      if (task.ref !== undefined) refs.set(task.refId, task.ref);
+      else task.ref = refs.get(task.refId);
+      // Claimed just before it runs: until then the main thread may give it to another worker.
+      if (!claimTask(claims, task.claim, task.taskId)) continue;
+      await runTask(runtime, task, importUserModule);
+    }
+  } finally {
+    draining = false;
+  }
+}
+
+parentPort!.on("message", (message: MainToWorker) => {
+  if (message.type === "settled") settleWatch(runtime, message);
+  else {
+    queue.push(...message.tasks);
+    if (!draining) void drainTasks();
+  }
 });

@@ -66,6 +66,8 @@ export class WorkerHost {
   /** Ids the main thread hands out are negative; the worker's own are positive. */
   #nextId = -1;
   readonly #idsOf = new WeakMap<TreeNode, number>();
+  readonly #taskRefs = new Map<number, number>();
+  readonly #refIds = new Map<FunctionRef, number>();
   /**
    * The request the worker is blocked on, 0 when none. Any later message proves the worker is
    * running again (a timed-out request leaves its handler running here), so it resets this.
@@ -94,17 +96,48 @@ export class WorkerHost {
     return id;
   }
 
-  forgetAll(ids: number[]): void {
-    for (const id of ids) this.#nodes.delete(id);
+  /**
+   * Registers a task's node for as long as one of the worker's tasks needs it. Tasks in flight
+   * together usually share ancestors (the parent of a fan-out): counting keeps their ids stable,
+   * so the worker keeps one handle for each instead of building new ones per task.
+   */
+  acquire(node: TreeNode): number {
+    const id = this.register(node);
+    this.#taskRefs.set(id, (this.#taskRefs.get(id) ?? 0) + 1);
+    return id;
   }
 
-  /** Registers `node` and describes it for the worker's copy of the task's ancestry. */
+  /** Releases what `acquire` registered; a node is forgotten when no task needs it any more. */
+  releaseAll(ids: number[]): void {
+    for (const id of ids) {
+      const count = (this.#taskRefs.get(id) ?? 1) - 1;
+      if (count > 0) this.#taskRefs.set(id, count);
+      else {
+        this.#taskRefs.delete(id);
+        this.#nodes.delete(id);
+      }
+    }
+  }
+
+  /** Acquires `node` and describes it for the worker's copy of the task's ancestry. */
   describe(node: TreeNode): AncestorInfo {
     return {
-      id: this.register(node),
+      id: this.acquire(node),
       isPromise: node instanceof PromisingPromise,
       namespace: node.namespace,
     };
+  }
+
+  /**
+   * A small number for `ref` in this worker, and whether the worker has been told what it
+   * stands for (the first task that uses it carries the full ref).
+   */
+  refId(ref: FunctionRef): { id: number; known: boolean } {
+    const known = this.#refIds.get(ref);
+    if (known !== undefined) return { id: known, known: true };
+    const id = this.#refIds.size + 1;
+    this.#refIds.set(ref, id);
+    return { id, known: false };
   }
 
   node(id: number): TreeNode {

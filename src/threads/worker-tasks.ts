@@ -38,12 +38,14 @@ export async function runTask(
   const post = (message: WorkerPost) => runtime.client.post(message);
   let outcome: Outcome;
   try {
-    const moduleNamespace = await importModule(task.ref.url);
-    const identity = lookupFunction(task.ref) as Identity | undefined;
+    const ref = task.ref;
+    if (ref === undefined) throw new PromisingError(`Internal error: task ${task.taskId} names no function.`);
+    const moduleNamespace = await importModule(ref.url);
+    const identity = lookupFunction(ref) as Identity | undefined;
     const original = identity?.wrapper?.original;
     if (original === undefined) {
       throw new PromisingError(
-        `The pool worker imported ${task.ref.url} but found no ${describeRef(task.ref)} there. ` +
+        `The pool worker imported ${ref.url} but found no ${describeRef(ref)} there. ` +
           "Pool functions must be decorated at the top level of their module, the same way in every thread.",
       );
     }

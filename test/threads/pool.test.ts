@@ -662,6 +662,52 @@ describe("starvation", () => {
   });
 });
 
+// ---- Tasks sent ahead to busy workers (batches and claims) ----
+
+describe("tasks sent ahead to busy workers", () => {
+  it("an idle worker takes over the tasks queued behind a long one on another worker", async () => {
+    const pool = ownPool({ maxThreads: 2, minThreads: 2 });
+    const on = { threadPool: pool };
+    const long = busyForFn.with(on)(1_500);
+    const quick = Array.from({ length: 40 }, () => tidFn.with(on)());
+    const quickThreads = await Promise.all(quick);
+    // All of them ran while the long task was still running, so none waited behind it.
+    expect(long.done()).toBe(false);
+    const longThread = await long;
+    expect(quickThreads.filter((id) => id === longThread)).toEqual([]);
+  });
+
+  it("a worker that dies runs none of the tasks sent ahead to it: they run elsewhere, only its own task fails", async () => {
+    const pool = ownPool({ maxThreads: 1 });
+    const on = { threadPool: pool };
+    const exiting = exitsWorkerFn.with(on)(5);
+    const after = [1, 2, 3, 4].map((x) => computeFn.with(on)(x, 10));
+    const error = await rejectionOf(exiting);
+    expect(error).toBeInstanceOf(promising.WorkerCrashedError);
+    expect(await Promise.all(after)).toEqual([11, 12, 13, 14]);
+  });
+
+  it("one uncloneable argument in a batch fails only its own call", async () => {
+    const pool = ownPool({ maxThreads: 1 });
+    const on = { threadPool: pool };
+    const calls = [echoFn.with(on)("a"), echoFn.with(on)(() => "not cloneable"), echoFn.with(on)("b")];
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes[0]).toMatchObject({ status: "fulfilled", value: { value: "a" } });
+    expect(outcomes[1]!.status).toBe("rejected");
+    expect(((outcomes[1] as PromiseRejectedResult).reason as Error).message).toMatch(/argument 1/);
+    expect(outcomes[2]).toMatchObject({ status: "fulfilled", value: { value: "b" } });
+  });
+
+  it("a large burst: every call gets its own result, and the work spreads over the pool's threads", async () => {
+    const pool = ownPool({ maxThreads: 2, minThreads: 2 });
+    const on = { threadPool: pool };
+    const results = await Promise.all(Array.from({ length: 3_000 }, (_, i) => computeFn.with(on)(i, 1)));
+    expect(results).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1));
+    const threads = new Set(await Promise.all(Array.from({ length: 200 }, () => busyForFn.with(on)(1))));
+    expect(threads.size).toBe(2);
+  });
+});
+
 // ---- 10. Methods ----
 
 describe("methods on the pool", () => {
