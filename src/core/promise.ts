@@ -269,6 +269,12 @@ export class PromisingPromise<T> extends NativePromise<T> {
     return new NativePromise<void>((resolve) => addWaiter(this, () => resolve()));
   }
 
+  /** @internal Starts and fully unpacks the promise; calls `callback` once settled. Does not observe. */
+  _whenSettled(callback: () => void): void {
+    requestFull(this);
+    this._whenDone(callback);
+  }
+
   /** @internal Calls `callback` once settled, without starting or observing. */
   _whenDone(callback: () => void): void {
     if (this._state >= FULFILLED) callback();

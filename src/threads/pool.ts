@@ -164,7 +164,12 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       return;
     }
     this.#queue.push(task);
-    // Dispatch once per burst of calls (a fan-out queues its tasks in one synchronous run), so
+    // A lone call with a worker free goes out at once (latency)...
+    if (this.#queue.length === 1 && this.#idle.length > 0 && this.#running() < this.maxThreads) {
+      this.#dispatch();
+      return;
+    }
+    // ...otherwise dispatch once per burst of calls (a fan-out queues its tasks in one synchronous run), so
     // they leave in a few batches instead of one message each.
     if (!this.#dispatchScheduled) {
       this.#dispatchScheduled = true;

@@ -62,10 +62,13 @@ export type WorkerPost =
   | {
       readonly op: "call";
       readonly id: number;
-      readonly ref: FunctionRef;
-      /** Encoded by threads/option-transfer.ts. */
-      readonly options: Record<string, never>;
-      readonly self: ThisTransfer;
+      /** Names the function; the full `ref` travels only with the first call that uses this id. */
+      readonly refId: number;
+      readonly ref?: FunctionRef;
+      /** Encoded by threads/option-transfer.ts; absent when there are none. */
+      readonly options?: Record<string, never>;
+      /** Absent: no `this`. */
+      readonly self?: ThisTransfer;
       readonly args: unknown[];
       readonly parentId: number;
     }

@@ -114,18 +114,25 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       }
       const parent = activeNode();
       const id = runtime.nextId++;
-      const crossing = encodeOptions(options, poolRef) as Record<string, never>;
+      let refId = runtime.refIds.get(ref);
+      const firstCall = refId === undefined;
+      if (firstCall) runtime.refIds.set(ref, (refId = runtime.refIds.size + 1));
+      const crossing = encodedOptions(options, poolRef);
+      const self = encodeThis(thisArg, identity.home);
       try {
         post({
           op: "call",
           id,
-          ref,
+          refId: refId!,
+          ref: firstCall ? ref : undefined,
           options: crossing,
-          self: encodeThis(thisArg, identity.home),
+          self: self.mode === "none" ? undefined : self,
           args: args.map((arg) => encodeArg(runtime, arg)),
           parentId: remoteIdOf(parent),
         });
       } catch (error) {
+        // The main thread never learned the short id from this call: the next one names it in full.
+        if (firstCall) runtime.refIds.delete(ref);
         throw cloneFailure(original.name, thisArg !== undefined, args, error, "the main thread");
       }
       return makeHandle(runtime, id, namespace, parent);
@@ -139,6 +146,19 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     },
   };
   return bridge;
+}
+
+/** Encoded call options per options object: a function's options are fixed, so encode them once. */
+const encodedOptionsCache = new WeakMap<object, Record<string, never> | undefined>();
+function encodedOptions(
+  options: Readonly<Record<string, unknown>>,
+  poolRef: (pool: object) => FunctionRef | null,
+): Record<string, never> | undefined {
+  if (encodedOptionsCache.has(options)) return encodedOptionsCache.get(options);
+  const encoded = encodeOptions(options, poolRef) as Record<string, never>;
+  const result = Object.keys(encoded).length === 0 ? undefined : encoded;
+  encodedOptionsCache.set(options, result);
+  return result;
 }
 
 interface CachedOutcome {

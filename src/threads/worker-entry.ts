@@ -19,6 +19,7 @@ const runtime: WorkerRuntime = {
   watches: new Map(),
   mirroring: false,
   taskNodeId: 0,
+  refIds: new Map(),
 };
 setWorkerRuntime(runtime);
 
@@ -31,15 +32,23 @@ let tsxRegistered =
   (globalThis as { [key: symbol]: unknown })[Symbol.for("promising-ts.tsx-registered")] === true;
 /** One import per module: `import()` of a loaded module still runs the loader hooks (~350 µs with tsx). */
 const modules = new Map<string, Promise<Record<string, unknown>>>();
+/** The modules whose import has finished, for running their tasks without a turn of the event loop. */
+const loadedModules = new Map<string, Record<string, unknown>>();
 
 /** Imports a user module; TypeScript modules get tsx registered first (resolved from the module). */
-function importUserModule(url: string): Promise<Record<string, unknown>> {
-  let loaded = modules.get(url);
-  if (loaded === undefined) {
-    loaded = loadUserModule(url);
-    modules.set(url, loaded);
+function importUserModule(url: string): Record<string, unknown> | Promise<Record<string, unknown>> {
+  const ready = loadedModules.get(url);
+  if (ready !== undefined) return ready;
+  let loading = modules.get(url);
+  if (loading === undefined) {
+    loading = loadUserModule(url);
+    modules.set(url, loading);
+    loading.then(
+      (namespace) => loadedModules.set(url, namespace),
+      () => {},
+    );
   }
-  return loaded;
+  return loading;
 }
 
 async function loadUserModule(url: string): Promise<Record<string, unknown>> {

@@ -21,6 +21,7 @@ import type {
   WorkerPost,
   WorkerRequest,
 } from "./protocol.ts";
+import { LaterAnswer } from "./sync-channel.ts";
 
 type CallableWrapper = ((...args: unknown[]) => unknown) & {
   with(options: Record<string, unknown>): (...args: unknown[]) => unknown;
@@ -68,6 +69,10 @@ export class WorkerHost {
   readonly #idsOf = new WeakMap<TreeNode, number>();
   readonly #taskRefs = new Map<number, number>();
   readonly #refIds = new Map<FunctionRef, number>();
+  /** Functions the worker calls, by the short ids it gives them. */
+  readonly #calledRefs = new Map<number, FunctionRef>();
+  /** What those functions are here, once found (the registry lookup compares names). */
+  readonly #identities = new WeakMap<FunctionRef, Identity>();
   /**
    * The request the worker is blocked on, 0 when none. Any later message proves the worker is
    * running again (a timed-out request leaves its handler running here), so it resets this.
@@ -179,7 +184,13 @@ export class WorkerHost {
       case "call":
         this.#adopt(
           post.id,
-          this.#call(post.ref, decodeOptions(post.options), post.self, post.args, this.node(post.parentId)),
+          this.#call(
+            this.#callRef(post.refId, post.ref),
+            post.options === undefined ? NO_OPTIONS : decodeOptions(post.options),
+            post.self ?? NO_THIS,
+            post.args,
+            this.node(post.parentId),
+          ),
         );
         return;
       case "context":
@@ -215,11 +226,35 @@ export class WorkerHost {
     }
   }
 
-  onRequest = async (message: unknown): Promise<unknown> => {
+  onRequest = (message: unknown): unknown => {
     const request = message as WorkerRequest;
     const node = this.node(request.id) as PromisingPromise<unknown>;
     const token = ++this.#requests;
     this.#setBlocked(token);
+    if (request.op === "sync" && request.mode === "full") {
+      // The common case answers from the settlement itself (no promise chain in between).
+      return new LaterAnswer((settle) =>
+        node._whenSettled(() => {
+          if (this.#blockedOn === token) this.#setBlocked(0);
+          let value: unknown;
+          try {
+            value = node.result();
+          } catch (error) {
+            settle(false, error);
+            return;
+          }
+          settle(true, value);
+        }),
+      );
+    }
+    return this.#answerLater(request, node, token);
+  };
+
+  async #answerLater(
+    request: WorkerRequest,
+    node: PromisingPromise<unknown>,
+    token: number,
+  ): Promise<unknown> {
     try {
       if (request.op === "awaitChildren") {
         await node.awaitChildren({ recursively: request.recursively });
@@ -235,12 +270,23 @@ export class WorkerHost {
     } finally {
       if (this.#blockedOn === token) this.#setBlocked(0);
     }
-  };
+  }
 
   #setBlocked(token: number): void {
     if (this.#blockedOn === token) return;
     this.#blockedOn = token;
     this.onBlockedChange();
+  }
+
+  /** The function a worker's short id names (it sent the full ref with its first call). */
+  #callRef(refId: number, ref: FunctionRef | undefined): FunctionRef {
+    if (ref !== undefined) {
+      this.#calledRefs.set(refId, ref);
+      return ref;
+    }
+    const known = this.#calledRefs.get(refId);
+    if (known === undefined) throw new PromisingError(`The worker called an unknown function (#${refId}).`);
+    return known;
   }
 
   #call(
@@ -250,7 +296,11 @@ export class WorkerHost {
     args: unknown[],
     parent: TreeNode,
   ): TreeNode {
-    const identity = lookupFunction(ref) as Identity | undefined;
+    let identity = this.#identities.get(ref);
+    if (identity === undefined) {
+      identity = lookupFunction(ref) as Identity | undefined;
+      if (identity?.wrapper != null) this.#identities.set(ref, identity);
+    }
     const wrapper = identity?.wrapper;
     if (wrapper == null) {
       return new PromisingPromise({
@@ -299,6 +349,9 @@ export class WorkerHost {
     }
   }
 }
+
+const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_THIS: ThisTransfer = Object.freeze({ mode: "none" });
 
 function decodeThis(self: ThisTransfer, home: object | null): unknown {
   if (self.mode === "none") return undefined;

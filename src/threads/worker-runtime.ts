@@ -17,6 +17,8 @@ export interface WorkerRuntime {
   mirroring: boolean;
   /** The id of the running task's promise (the parent of calls made outside any local context). */
   taskNodeId: number;
+  /** Short ids for the functions this worker has called through the main thread. */
+  readonly refIds: Map<object, number>;
 }
 
 const kRuntime = Symbol.for("promising-ts.worker-runtime");

@@ -33,14 +33,16 @@ export function settleWatch(runtime: WorkerRuntime, message: SettledMessage): vo
 export async function runTask(
   runtime: WorkerRuntime,
   task: TaskMessage,
-  importModule: (url: string) => Promise<Record<string, unknown>>,
+  importModule: (url: string) => Record<string, unknown> | Promise<Record<string, unknown>>,
 ): Promise<void> {
   const post = (message: WorkerPost) => runtime.client.post(message);
   let outcome: Outcome;
   try {
     const ref = task.ref;
     if (ref === undefined) throw new PromisingError(`Internal error: task ${task.taskId} names no function.`);
-    const moduleNamespace = await importModule(ref.url);
+    // A loaded module comes back synchronously: no await, so the task runs inside this call.
+    const loading = importModule(ref.url);
+    const moduleNamespace = loading instanceof Promise ? await loading : loading;
     const identity = lookupFunction(ref) as Identity | undefined;
     const original = identity?.wrapper?.original;
     if (original === undefined) {

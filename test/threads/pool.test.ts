@@ -23,6 +23,7 @@ import {
   crossPoolChildrenFn,
   echoFn,
   exitsWorkerFn,
+  failsFirstCallFn,
   finishedChildren,
   heldChildrenFinishedCount,
   inspectsChildErrorFn,
@@ -463,6 +464,10 @@ describe("values crossing threads", () => {
     expect(report).toMatchObject({ threw: true, className: "TypeError" });
     expect("message" in report && report.message).toMatch(/argument 1/);
     expect("message" in report && report.message).toMatch(/asyncEcho/);
+  });
+
+  it("when a worker's first call of a function cannot be sent, its later calls still reach that function", async () => {
+    expect(await failsFirstCallFn()).toEqual({ threw: true, then: "second", third: "third" });
   });
 
   it("a non-cloneable result rejects with a clear error; the pool keeps working", async () => {

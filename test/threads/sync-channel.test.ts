@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SyncUsageError, TimeoutError } from "../../src/core/errors.ts";
 import {
   createSyncChannel,
+  LaterAnswer,
   SyncChannelClient,
   SyncChannelError,
   type SyncChannelServeOptions,
@@ -158,6 +159,30 @@ describe("sync channel", () => {
     const reply = await run({ op: "request", message: { delay: 50, value: "late but fine" } });
     expect(reply.ok).toBe("late but fine");
     expect(reply.ms).toBeGreaterThanOrEqual(40);
+    expect(server.pending).toBe(0);
+  });
+
+  it("a LaterAnswer answers when settled, with a value or a thrown error; only its first settlement counts", async () => {
+    const { run, server } = await start((request: any) => {
+      if ("startThrows" in request)
+        return new LaterAnswer(() => {
+          throw new RangeError("start failed");
+        });
+      return new LaterAnswer((settle) => {
+        setTimeout(() => {
+          if ("fail" in request) settle(false, new TypeError(request.fail));
+          else settle(true, request.value);
+          settle(true, "ignored second settlement");
+        }, 30);
+      });
+    });
+    const value = await run({ op: "request", message: { value: { later: [1, 2] } } });
+    expect(value.ok).toEqual({ later: [1, 2] });
+    expect(value.ms).toBeGreaterThanOrEqual(20);
+    const failed = await run({ op: "request", message: { fail: "later failure" } });
+    expect(failed.error).toMatchObject({ className: "TypeError", message: "later failure" });
+    const thrown = await run({ op: "request", message: { startThrows: true } });
+    expect(thrown.error).toMatchObject({ className: "RangeError", message: "start failed" });
     expect(server.pending).toBe(0);
   });
 
