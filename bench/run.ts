@@ -107,7 +107,7 @@ function threadTables(): TableSpec[] {
   const piscina = `Piscina ${installedVersion("piscina")}`.trim();
   const synckit = `synckit ${installedVersion("synckit")}`.trim();
   const tsxNote =
-    "promising-ts workers load the library and cases/pool-fns.ts from TypeScript, so each registers tsx first (the harness's `--import tsx` is inherited too); the bare and Piscina workers are plain .mjs files started without the harness's loader. A build of the library with JavaScript pool functions would not pay tsx's share of the cold starts.";
+    'promising-ts rows: "sources under tsx" runs src/ and cases/pool-fns.ts, so every worker registers tsx first (the harness\'s `--import tsx` is inherited too); "built package" runs dist/ (built by `npm run bench`) and the same pool functions in plain JavaScript (cases/pool-fns.mjs), workers started with `execArgv: []`, as an application that ships JavaScript runs them. The bare and Piscina workers are plain .mjs files started without the harness\'s loader.';
   return [
     {
       title: `Worker threads: a trivial task (x + 1) on ${THREADS} threads`,
@@ -115,7 +115,12 @@ function threadTables(): TableSpec[] {
         { id: "bare", label: "bare worker_threads (postMessage echo)", file: "bare-threads.ts" },
         { id: "piscina", label: `${piscina} (defaults)`, file: "piscina.ts" },
         { id: "piscina-c16", label: `${piscina} (concurrentTasksPerWorker: 16)`, file: "piscina-c16.ts" },
-        { id: "promising", label: "promising-ts ThreadPool", file: "promising-pool.ts" },
+        { id: "promising", label: "promising-ts ThreadPool (sources under tsx)", file: "promising-pool.ts" },
+        {
+          id: "promising-dist",
+          label: "promising-ts ThreadPool (built package)",
+          file: "promising-pool-dist.ts",
+        },
       ],
       columns: [
         {
@@ -164,8 +169,13 @@ function threadTables(): TableSpec[] {
         { id: "synckit", label: `${synckit} createSyncFn (main thread blocks)`, file: "synckit.ts" },
         {
           id: "promising",
-          label: "promising-ts: asyncIdentity(i).sync() in a pool function",
+          label: "promising-ts: asyncIdentity(i).sync() in a pool function (sources under tsx)",
           file: "promising-pool.ts",
+        },
+        {
+          id: "promising-dist",
+          label: "promising-ts: asyncIdentity(i).sync() in a pool function (built package)",
+          file: "promising-pool-dist.ts",
         },
       ],
       columns: [
@@ -187,7 +197,16 @@ function threadTables(): TableSpec[] {
       title: `Worker threads: CPU-bound, ${CPU_TASKS} × fib(${FIB_N})`,
       rows: [
         { id: "main", label: "main thread alone", file: "main-thread.ts" },
-        { id: "promising", label: `promising-ts ThreadPool (${THREADS} threads)`, file: "promising-pool.ts" },
+        {
+          id: "promising",
+          label: `promising-ts ThreadPool (${THREADS} threads, sources under tsx)`,
+          file: "promising-pool.ts",
+        },
+        {
+          id: "promising-dist",
+          label: `promising-ts ThreadPool (${THREADS} threads, built package)`,
+          file: "promising-pool-dist.ts",
+        },
         { id: "piscina", label: `${piscina} (${THREADS} threads, defaults)`, file: "piscina.ts" },
       ],
       columns: [

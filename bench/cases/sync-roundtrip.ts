@@ -25,6 +25,8 @@
 //                       `asyncIdentity(i).sync()` in a loop, asyncIdentity being an async
 //                       promising function; each call creates a child promise on the main
 //                       thread, which the worker then blocks on. Timed inside the worker.
+//   promising-sync-dist the same from the built package (dist/, cases/pool-fns.mjs), workers
+//                       started without tsx.
 //   synckit@<version>   synckit's createSyncFn. There the *main* thread blocks and the
 //                       worker answers with an async function: the mirror image.
 //
@@ -191,6 +193,18 @@ export const ROUND_TRIP_SYSTEMS: Record<string, () => Promise<Runner>> = {
     const { syncRoundTrips } = await import("./pool-fns.ts");
     // One worker blocks at a time; the second one only exists for parity with the other tables.
     const pool = new promising.ThreadPool({ maxThreads: POOL_THREADS });
+    const run = syncRoundTrips.with({ threadPool: pool });
+    return {
+      batch: (count) => run(count),
+      close: () => pool.close(),
+    };
+  },
+  async "promising-sync-dist"() {
+    // @ts-expect-error: dist/ is built by `npm run bench` before the cases run.
+    const promising = (await import("../../dist/index.js")) as typeof import("../../src/index.ts");
+    // @ts-expect-error: plain JavaScript, typed by use below.
+    const { syncRoundTrips } = (await import("./pool-fns.mjs")) as typeof import("./pool-fns.ts");
+    const pool = new promising.ThreadPool({ maxThreads: POOL_THREADS, execArgv: [] });
     const run = syncRoundTrips.with({ threadPool: pool });
     return {
       batch: (count) => run(count),

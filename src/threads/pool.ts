@@ -40,6 +40,11 @@ export interface ThreadPoolOptions {
   idleTimeoutMs?: number;
   /** Passed to each `Worker` (e.g. `maxOldGenerationSizeMb`); a worker exceeding them is replaced. */
   resourceLimits?: import("node:worker_threads").ResourceLimits;
+  /**
+   * Node flags for the workers. Default: the main process's own, as for any `Worker`. `[]`
+   * starts them without, e.g. without a loader (`--import tsx`) that only the main thread needs.
+   */
+  execArgv?: string[];
 }
 
 /** A pool worker died (uncaught error, `process.exit`, out of memory) while running a task. */
@@ -91,7 +96,7 @@ class Slot {
  */
 const PREFETCH_DEPTH = 32;
 
-const OPTION_KEYS = ["maxThreads", "minThreads", "idleTimeoutMs", "resourceLimits"];
+const OPTION_KEYS = ["maxThreads", "minThreads", "idleTimeoutMs", "resourceLimits", "execArgv"];
 
 function checkCount(name: string, value: unknown, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -113,6 +118,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
   readonly minThreads: number;
   readonly idleTimeoutMs: number;
   readonly #resourceLimits: ThreadPoolOptions["resourceLimits"];
+  readonly #execArgv: string[] | undefined;
   readonly #slots = new Set<Slot>();
   readonly #idle: Slot[] = [];
   readonly #queue = new TaskQueue<PoolTask>();
@@ -132,6 +138,13 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     this.minThreads = checkCount("minThreads", options.minThreads, 0) ?? 0;
     this.idleTimeoutMs = checkCount("idleTimeoutMs", options.idleTimeoutMs, 0) ?? 30_000;
     this.#resourceLimits = options.resourceLimits;
+    if (
+      options.execArgv !== undefined &&
+      !(Array.isArray(options.execArgv) && options.execArgv.every((flag) => typeof flag === "string"))
+    ) {
+      throw new TypeError("ThreadPool: execArgv must be an array of strings (Node flags for the workers).");
+    }
+    this.#execArgv = options.execArgv === undefined ? undefined : [...options.execArgv];
     if (this.minThreads > this.maxThreads) {
       throw new TypeError(
         `ThreadPool: minThreads (${this.minThreads}) cannot exceed maxThreads (${this.maxThreads}).`,
@@ -141,8 +154,14 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     // from inside a pool worker (threads/option-transfer.ts).
     this.ref = registerFunction(this, "ThreadPool", undefined, false);
     // Inside a pool worker a pool is only a name for the main thread's pool: it never starts threads.
-    if (getWorkerRuntime() === undefined)
-      for (let i = 0; i < this.minThreads; i++) this.#parkIdle(this.#spawn());
+    if (getWorkerRuntime() === undefined) {
+      try {
+        for (let i = 0; i < this.minThreads; i++) this.#parkIdle(this.#spawn());
+      } catch (error) {
+        void this.close();
+        throw this.#spawnFailure(error);
+      }
+    }
   }
 
   /** @internal How other threads name this pool; `null` when it was not created at a module's top level. */
@@ -216,7 +235,9 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     // may need the pool: they do not count against it.
     let running = this.#running();
     while (this.#queue.length > 0 && running < this.maxThreads) {
-      this.#send(this.#idle.pop() ?? this.#spawn(), this.#queue.shift()!, batches);
+      const slot = this.#idle.pop() ?? this.#trySpawn();
+      if (slot === null) break;
+      this.#send(slot, this.#queue.shift()!, batches);
       running++;
     }
     // Then work ahead for the running ones, so none waits for the main thread between tasks.
@@ -263,17 +284,50 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     this.#dispatch();
   }
 
+  /**
+   * A new worker, or null when Node refuses to start one (e.g. a flag in `execArgv` that worker
+   * threads do not accept). With no worker left to run them, the queued tasks fail with the
+   * reason instead of waiting forever; otherwise they wait for the workers there are.
+   */
+  #trySpawn(): Slot | null {
+    try {
+      return this.#spawn();
+    } catch (error) {
+      if (this.#slots.size === 0) {
+        const failure = this.#spawnFailure(error);
+        for (const task of this.#queue.drain()) task.outcome.settle(false, failure);
+      }
+      return null;
+    }
+  }
+
+  #spawnFailure(cause: unknown): PromisingError {
+    return new PromisingError(
+      `${this} could not start a worker thread (${cause instanceof Error ? cause.message : String(cause)}). ` +
+        "Check the pool's execArgv and resourceLimits.",
+      { cause },
+    );
+  }
+
   #spawn(): Slot {
     const channel = createSyncChannel();
     const bootstrap = workerBootstrap();
     const claims = new TaskClaims();
-    const worker = new Worker(bootstrap.url, {
-      workerData: { channel: channel.workerEnd, entry: bootstrap.entry, claims: claims.buffer },
-      transferList: channel.transferList,
-      resourceLimits: this.#resourceLimits,
-      stdout: false,
-      stderr: false,
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(bootstrap.url, {
+        workerData: { channel: channel.workerEnd, entry: bootstrap.entry, claims: claims.buffer },
+        transferList: channel.transferList,
+        resourceLimits: this.#resourceLimits,
+        execArgv: this.#execArgv,
+        stdout: false,
+        stderr: false,
+      });
+    } catch (error) {
+      channel.mainEnd.port.close();
+      channel.workerEnd.port.close();
+      throw error;
+    }
     let slot!: Slot;
     const host = new WorkerHost(
       worker,

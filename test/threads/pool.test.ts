@@ -22,6 +22,7 @@ import {
   computeFn,
   crossPoolChildrenFn,
   echoFn,
+  execArgvFn,
   exitsWorkerFn,
   failsFirstCallFn,
   finishedChildren,
@@ -664,6 +665,55 @@ describe("starvation", () => {
     expect(pool.threads).toBe(1);
     releaseHeldChildren();
     await timedOut.awaitChildren();
+  });
+});
+
+// ---- Pool options ----
+
+describe("ThreadPool options", () => {
+  it("rejects bad options at once, naming the option and what it accepts", () => {
+    const bad: [unknown, RegExp][] = [
+      [{ maxThreads: 0 }, /maxThreads must be an integer >= 1/],
+      [{ maxThreads: 1.5 }, /maxThreads must be an integer >= 1/],
+      [{ minThreads: -1 }, /minThreads must be an integer >= 0/],
+      [{ maxThreads: 1, minThreads: 2 }, /minThreads \(2\) cannot exceed maxThreads \(1\)/],
+      [{ idleTimeoutMs: "soon" }, /idleTimeoutMs must be an integer >= 0/],
+      [{ threads: 2 }, /unknown option "threads".*maxThreads, minThreads/],
+      [{ execArgv: "--inspect" }, /execArgv must be an array of strings/],
+      [{ execArgv: [1] }, /execArgv must be an array of strings/],
+      [null, /options must be an object/],
+    ];
+    for (const [options, message] of bad) {
+      expect(() => new promising.ThreadPool(options as never), String(options)).toThrow(TypeError);
+      expect(() => new promising.ThreadPool(options as never)).toThrow(message);
+    }
+  });
+
+  it("execArgv sets the workers' Node flags; by default they inherit the process's", async () => {
+    const flagged = ownPool({ maxThreads: 1, execArgv: ["--no-deprecation"] });
+    expect(await execArgvFn.with({ threadPool: flagged })()).toEqual(["--no-deprecation"]);
+    const plain = ownPool({ maxThreads: 1, execArgv: [] });
+    expect(await execArgvFn.with({ threadPool: plain })()).toEqual([]);
+    const inherited = ownPool({ maxThreads: 1 });
+    expect(await execArgvFn.with({ threadPool: inherited })()).toEqual(process.execArgv);
+    await Promise.all([flagged.close(), plain.close(), inherited.close()]);
+  });
+
+  it("flags Node refuses for worker threads fail the calls with the reason (or the constructor, with minThreads); nothing hangs", async () => {
+    const refused = ownPool({ maxThreads: 2, execArgv: ["--stack-size=2000"] });
+    const calls = [
+      computeFn.with({ threadPool: refused })(1, 2),
+      computeFn.with({ threadPool: refused })(3, 4),
+    ];
+    for (const call of calls) {
+      const error = await rejectionOf(call);
+      expect(error).toBeInstanceOf(promising.PromisingError);
+      expect(error.message).toMatch(/could not start a worker thread.*stack-size.*execArgv/);
+    }
+    expect(refused.threads).toBe(0);
+    expect(() => new promising.ThreadPool({ minThreads: 1, execArgv: ["--stack-size=2000"] })).toThrow(
+      /could not start a worker thread/,
+    );
   });
 });
 
