@@ -93,10 +93,10 @@ let slotArgs: unknown[] | null = null;
 let slotParent: TreeNode | null = null;
 const noop = () => {};
 let capturedResolve: (value: unknown) => void = noop;
-let capturedReject: (reason: unknown) => void = noop;
-function captureResolvers(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+// Only `resolve` is kept: one closure less per promise. A rejection settles the native side
+// through a thenable that rejects (see settleNative).
+function captureResolvers(resolve: (value: unknown) => void): void {
   capturedResolve = resolve;
-  capturedReject = reject;
 }
 
 // The hierarchy methods are copied from PromisingContext's prototype below; this merge types them.
@@ -130,7 +130,6 @@ export class PromisingPromise<T> extends NativePromise<T> {
   /** @internal Notified when the first layer is known. */
   declare _layerWaiters: (() => void)[] | null;
   /** @internal */ declare _resolveNative: ((value: unknown) => void) | null;
-  /** @internal */ declare _rejectNative: ((reason: unknown) => void) | null;
 
   /**
    * @param work a thunk `() => value | PromiseLike` (called once, inside this promise's
@@ -161,9 +160,8 @@ export class PromisingPromise<T> extends NativePromise<T> {
     this._waiters = null;
     this._layerWaiters = null;
     this._resolveNative = capturedResolve;
-    this._rejectNative = capturedReject;
     // The slots must not outlive the call: they would keep the last promise alive.
-    capturedResolve = capturedReject = noop;
+    capturedResolve = noop;
     if (work === INTERNAL) {
       initFromCall(this, slotSpec!, slotParent, slotThis, slotArgs!);
       slotSpec = slotParent = slotArgs = null;
@@ -549,10 +547,18 @@ function settle(promise: PromisingPromise<unknown>, state: number, value: unknow
 }
 
 function settleNative(promise: PromisingPromise<unknown>): void {
-  if (promise._state === FULFILLED) promise._resolveNative!(promise._result);
-  else promise._rejectNative!(promise._result);
+  const resolve = promise._resolveNative!;
   promise._resolveNative = null;
-  promise._rejectNative = null;
+  if (promise._state === FULFILLED) resolve(promise._result);
+  else resolve(new RejectingThenable(promise._result));
+}
+
+/** Resolving a native promise with this rejects it with `reason` (no rejected promise is created on the way). */
+class RejectingThenable {
+  constructor(private readonly reason: unknown) {}
+  then(_onFulfilled: unknown, onRejected: (reason: unknown) => void): void {
+    onRejected(this.reason);
+  }
 }
 
 function addWaiter(promise: PromisingPromise<unknown>, waiter: Waiter): void {
