@@ -240,14 +240,22 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       this.#send(slot, this.#queue.shift()!, batches);
       running++;
     }
-    // Then work ahead for the running ones, so none waits for the main thread between tasks.
-    for (const slot of this.#slots) {
-      if (this.#queue.length === 0) break;
-      // Topped up only once half its tasks are done, so a batch carries many tasks, not one.
-      if (!slot.busy || slot.host.blocked || slot.inFlight.size > PREFETCH_DEPTH / 2) continue;
-      const room = Math.min(PREFETCH_DEPTH, slot.claims.available) - slot.inFlight.size;
-      for (let i = 0; i < room && this.#queue.length > 0; i++)
+    // Then work ahead for the running ones, so none waits for the main thread between tasks:
+    // dealt out in turn, so CPU-heavy tasks spread evenly. A worker is topped up only once half
+    // its tasks are done, so that a batch carries many tasks, not one.
+    const ahead = [...this.#slots].filter(
+      (slot) => slot.busy && !slot.host.blocked && slot.inFlight.size <= PREFETCH_DEPTH / 2,
+    );
+    while (this.#queue.length > 0 && ahead.length > 0) {
+      for (let i = 0; i < ahead.length && this.#queue.length > 0; ) {
+        const slot = ahead[i]!;
+        if (slot.inFlight.size >= Math.min(PREFETCH_DEPTH, slot.inFlight.size + slot.claims.available)) {
+          ahead.splice(i, 1);
+          continue;
+        }
         this.#send(slot, this.#queue.shift()!, batches);
+        i++;
+      }
     }
     for (const [slot, sent] of batches) this.#post(slot, sent);
   }
