@@ -249,7 +249,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     while (this.#queue.length > 0 && ahead.length > 0) {
       for (let i = 0; i < ahead.length && this.#queue.length > 0; ) {
         const slot = ahead[i]!;
-        if (slot.inFlight.size >= Math.min(PREFETCH_DEPTH, slot.inFlight.size + slot.claims.available)) {
+        if (slot.inFlight.size >= PREFETCH_DEPTH || slot.claims.available === 0) {
           ahead.splice(i, 1);
           continue;
         }
