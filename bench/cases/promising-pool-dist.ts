@@ -3,7 +3,8 @@
 // (`execArgv: []`). The same tasks as promising-pool.ts, as an application that ships
 // JavaScript runs them; the difference between the two rows is what tsx costs the workers.
 
-import { type CpuSystem, type PoolSystem, runThreadCase, THREADS } from "../lib/thread-tasks.ts";
+import { promisingPoolSystems } from "../lib/promising-pool-system.ts";
+import { runThreadCase } from "../lib/thread-tasks.ts";
 import { ROUND_TRIP_SYSTEMS } from "./sync-roundtrip.ts";
 
 async function load() {
@@ -11,26 +12,8 @@ async function load() {
   const promising = (await import("../../dist/index.js")) as typeof import("../../src/index.ts");
   // @ts-expect-error: plain JavaScript, typed by use below.
   const { plusOne, poolFib } = (await import("./pool-fns.mjs")) as typeof import("./pool-fns.ts");
-  const make = () => {
-    let pool: InstanceType<typeof promising.ThreadPool> | undefined;
-    let run: typeof plusOne | undefined;
-    let fib: typeof poolFib | undefined;
-    return {
-      start() {
-        pool = new promising.ThreadPool({ maxThreads: THREADS, minThreads: THREADS, execArgv: [] });
-        run = plusOne.with({ threadPool: pool });
-        fib = poolFib.with({ threadPool: pool });
-      },
-      close: async () => {
-        await pool?.close();
-      },
-      plusOne: (x: number): Promise<number> => run!(x),
-      fib: (n: number): Promise<number> => fib!(n),
-    };
-  };
   return {
-    pool: (): PoolSystem => make(),
-    cpu: (): CpuSystem => make(),
+    ...promisingPoolSystems(promising, { plusOne, poolFib }, { execArgv: [] }),
     blocking: ROUND_TRIP_SYSTEMS["promising-sync-dist"]!,
   };
 }

@@ -6,33 +6,16 @@
 // The workers load pool-fns.ts (and the library) from TypeScript, so each registers tsx first:
 // about a second of its cold start that a built package would not pay.
 
-import { type CpuSystem, type PoolSystem, runThreadCase, THREADS } from "../lib/thread-tasks.ts";
+import { promisingPoolSystems } from "../lib/promising-pool-system.ts";
+import { runThreadCase } from "../lib/thread-tasks.ts";
 import { ROUND_TRIP_SYSTEMS } from "./sync-roundtrip.ts";
 
 // Imported when the case starts (not statically) so that a broken src/ becomes an "error: ..." cell.
 async function load() {
   const promising = await import("../../src/index.ts");
   const { plusOne, poolFib } = await import("./pool-fns.ts");
-  const make = () => {
-    let pool: InstanceType<typeof promising.ThreadPool> | undefined;
-    let run: typeof plusOne | undefined;
-    let fib: typeof poolFib | undefined;
-    return {
-      start() {
-        pool = new promising.ThreadPool({ maxThreads: THREADS, minThreads: THREADS });
-        run = plusOne.with({ threadPool: pool });
-        fib = poolFib.with({ threadPool: pool });
-      },
-      close: async () => {
-        await pool?.close();
-      },
-      plusOne: (x: number): Promise<number> => run!(x),
-      fib: (n: number): Promise<number> => fib!(n),
-    };
-  };
   return {
-    pool: (): PoolSystem => make(),
-    cpu: (): CpuSystem => make(),
+    ...promisingPoolSystems(promising, { plusOne, poolFib }),
     blocking: ROUND_TRIP_SYSTEMS["promising-sync"]!,
   };
 }
