@@ -341,6 +341,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       worker,
       () => this.#blockedChanged(slot),
       (taskId, outcome) => this.#finish(slot, taskId, outcome),
+      () => claims.notifyPosted(),
     );
     const server = serveSyncChannel(channel.mainEnd, host.onRequest, { onPost: host.onPost });
     slot = new Slot(worker, host, server, claims);
@@ -385,6 +386,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     slot.worker.ref();
     try {
       slot.worker.postMessage({ type: "tasks", tasks: sent.map((entry) => entry.message) });
+      slot.claims.notifyPosted();
       return;
     } catch {
       // Some task in the batch cannot be cloned: post them one by one to fail only those.
@@ -394,6 +396,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       entry.message.ref = entry.task.ref;
       try {
         slot.worker.postMessage({ type: "tasks", tasks: [entry.message] });
+        slot.claims.notifyPosted();
       } catch (error) {
         slot.claims.reclaim(entry.claim, entry.seq);
         slot.inFlight.delete(entry.seq);

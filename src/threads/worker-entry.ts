@@ -5,11 +5,11 @@
  * only if it wins the task's claim (the main thread may have given it to another worker).
  */
 import { createRequire } from "node:module";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { FunctionRef } from "./function-registry.ts";
 import type { MainToWorker, TaskMessage } from "./protocol.ts";
 import { SyncChannelClient, type SyncChannelWorkerEnd } from "./sync-channel.ts";
-import { claimTask } from "./task-claims.ts";
+import { claimTask, postedCount, waitForPosted } from "./task-claims.ts";
 import { setWorkerRuntime, type WorkerRuntime } from "./worker-runtime.ts";
 
 const runtime: WorkerRuntime = {
@@ -73,25 +73,62 @@ const refs = new Map<number, FunctionRef>();
 const queue: TaskMessage[] = [];
 let draining = false;
 
+/**
+ * How long an idle worker waits on shared memory for its next message before it goes back to
+ * its event loop. Waking from `Atomics.wait` takes a few µs; waking the event loop for a message
+ * takes 15 or more, which was half of a one-at-a-time pool call.
+ */
+const IDLE_WAIT_MS = 2;
+/**
+ * The longest the task loop keeps the event loop waiting (running tasks sent ahead, or waiting
+ * for the next message), so that timers and I/O of the worker's own async work (a pool function
+ * may return a promise) still run while tasks keep coming.
+ */
+const MAX_LOOP_HOLD_MS = 20;
+
+const turnOfTheEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function drainTasks(): Promise<void> {
   draining = true;
+  let heldSince = performance.now();
   try {
-    for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-      if (task.ref !== undefined) refs.set(task.refId, task.ref);
-      else task.ref = refs.get(task.refId);
-      // Claimed just before it runs: until then the main thread may give it to another worker.
-      if (!claimTask(claims, task.claim, task.taskId)) continue;
-      await runTask(runtime, task, importUserModule);
+    for (;;) {
+      for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
+        if (task.ref !== undefined) refs.set(task.refId, task.ref);
+        else task.ref = refs.get(task.refId);
+        // Claimed just before it runs: until then the main thread may give it to another worker.
+        if (!claimTask(claims, task.claim, task.taskId)) continue;
+        // Awaited even when it finished synchronously: microtasks (the worker's own promises) run between tasks.
+        await runTask(runtime, task, importUserModule);
+        if (performance.now() - heldSince > MAX_LOOP_HOLD_MS) {
+          await turnOfTheEventLoop();
+          heldSince = performance.now();
+        }
+      }
+      if (performance.now() - heldSince > MAX_LOOP_HOLD_MS || !takeNextMessage()) return;
     }
   } finally {
     draining = false;
   }
 }
 
-parentPort!.on("message", (message: MainToWorker) => {
+/** Waits briefly for the next message from the main thread and handles it; false if none came. */
+function takeNextMessage(): boolean {
+  const seen = postedCount(claims);
+  let entry = receiveMessageOnPort(parentPort!);
+  if (entry === undefined && waitForPosted(claims, seen, IDLE_WAIT_MS))
+    entry = receiveMessageOnPort(parentPort!);
+  if (entry === undefined) return false;
+  onMessage(entry.message as MainToWorker);
+  return true;
+}
+
+function onMessage(message: MainToWorker): void {
   if (message.type === "settled") settleWatch(runtime, message);
   else {
     queue.push(...message.tasks);
     if (!draining) void drainTasks();
   }
-});
+}
+
+parentPort!.on("message", onMessage);

@@ -88,6 +88,8 @@ export class WorkerHost {
     private readonly worker: Worker,
     private readonly onBlockedChange: () => void,
     private readonly onTaskDone: (taskId: number, outcome: Outcome) => void,
+    /** Called after each message posted to the worker (wakes it if it waits; see task-claims.ts). */
+    private readonly onPosted: () => void = () => {},
   ) {}
 
   /** Registers a main-thread node under a fresh id the worker can use. */
@@ -347,6 +349,7 @@ export class WorkerHost {
         this.worker.postMessage({ ...message, outcome: { ok: false, error: encodeThrown(error) } });
       }
     }
+    this.onPosted();
   }
 }
 

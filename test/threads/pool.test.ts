@@ -753,6 +753,28 @@ describe("tasks sent ahead to busy workers", () => {
     expect(outcomes[2]).toMatchObject({ status: "fulfilled", value: { value: "b" } });
   });
 
+  it("a worker kept busy by a stream of calls still runs its own timers (a pool function's returned promise settles)", async () => {
+    const pool = ownPool({ maxThreads: 1, minThreads: 1 });
+    const on = { threadPool: pool };
+    await computeFn.with(on)(0, 0);
+    const later = returnsNativePromiseFn.with(on)();
+    // About 1 s of back-to-back 2 ms tasks for the same worker, sent ahead, so it never idles.
+    let finished = 0;
+    const stream = Array.from({ length: 500 }, () =>
+      busyForFn
+        .with(on)(2)
+        .then(() => {
+          finished++;
+        }),
+    );
+    await later;
+    const finishedWhenSettled = finished;
+    await Promise.all(stream);
+    expect(await later).toBe("later");
+    // Its 30 ms timer fired early in the stream, not once the stream ended.
+    expect(finishedWhenSettled).toBeLessThan(250);
+  });
+
   it("a large burst: every call gets its own result, and the work spreads over the pool's threads", async () => {
     const pool = ownPool({ maxThreads: 2, minThreads: 2 });
     const on = { threadPool: pool };
