@@ -169,8 +169,8 @@ export class PromisingPromise<T> extends NativePromise<T> {
       return;
     }
     if (work === INTERNAL_WRAP) {
-      initFromThenable(this, slotThis as PromiseLike<unknown>, slotParent);
-      slotParent = null;
+      initFromThenable(this, slotThis as PromiseLike<unknown>, slotParent, slotSpec);
+      slotParent = slotSpec = null;
       slotThis = undefined;
       return;
     }
@@ -367,8 +367,9 @@ function initFromThenable(
   promise: PromisingPromise<unknown>,
   thenable: PromiseLike<unknown>,
   parent: TreeNode | null,
+  spec: Pick<CallSpec, "namespace" | "config"> | null,
 ): void {
-  initNode(promise, null, parent, {}, WORK_THENABLE);
+  initNode(promise, spec?.namespace ?? null, parent, spec?.config ?? NO_CONFIG, WORK_THENABLE);
   promise._work = thenable;
   scheduleIfEager(promise);
 }
@@ -444,6 +445,25 @@ export function createCallPromise<T>(spec: CallSpec, thisArg: unknown, args: unk
 function wrapThenable(thenable: PromiseLike<unknown>, parent: TreeNode): PromisingPromise<unknown> {
   slotThis = thenable;
   slotParent = parent;
+  return new PromisingPromise<unknown>(INTERNAL_WRAP as never);
+}
+
+const NO_CONFIG: RawConfig = Object.freeze({});
+const DEFERRED_CONFIG: RawConfig = Object.freeze({ startSoon: false });
+
+/**
+ * @internal A deferred promise for an already-running PromiseLike, without the public
+ * constructor's option parsing: the worker side of the thread bridge makes one per promise of
+ * the main thread it refers to, on the hot path of every pool task.
+ */
+export function createDeferredPromiseFor(
+  thenable: PromiseLike<unknown>,
+  parent: TreeNode | null,
+  namespace: string | null,
+): PromisingPromise<unknown> {
+  slotThis = thenable;
+  slotParent = parent;
+  slotSpec = { namespace, config: DEFERRED_CONFIG } as CallSpec;
   return new PromisingPromise<unknown>(INTERNAL_WRAP as never);
 }
 

@@ -7,7 +7,7 @@
 import type { CallOrigin } from "../api/function.ts";
 import { activeNode } from "../core/active.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
-import { PromisingPromise } from "../core/promise.ts";
+import { createDeferredPromiseFor, PromisingPromise } from "../core/promise.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
@@ -178,9 +178,37 @@ function unwrap(outcome: CachedOutcome): unknown {
 
 /** One handle per main-thread promise in this thread, so identity holds here too. */
 const handles = new Map<number, WeakRef<PromisingPromise<unknown>>>();
-const forgetHandle = new FinalizationRegistry<number>((id) => {
-  if (handles.get(id)?.deref() === undefined) handles.delete(id);
-});
+let handlesAddedSinceSweep = 0;
+
+/** Remembers `handle` for `id`; entries of collected handles are swept after as many additions as the map holds (amortized O(1), no finalizer per handle). */
+function rememberHandle(id: number, handle: PromisingPromise<unknown>): void {
+  handles.set(id, new WeakRef(handle));
+  if (++handlesAddedSinceSweep < Math.max(1024, handles.size)) return;
+  handlesAddedSinceSweep = 0;
+  for (const [known, ref] of handles) if (ref.deref() === undefined) handles.delete(known);
+}
+
+/** The work of a handle: settles when the main thread reports the promise's outcome ("watch"). */
+class RemoteOutcome implements PromiseLike<unknown> {
+  constructor(
+    private readonly runtime: WorkerRuntime,
+    private readonly id: number,
+  ) {}
+
+  then<R1, R2>(
+    onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): PromiseLike<R1 | R2> {
+    const { runtime, id } = this;
+    let watch = runtime.watches.get(id);
+    if (watch === undefined) {
+      watch = new OutcomeThenable();
+      runtime.watches.set(id, watch);
+      runtime.client.post({ op: "watch", id } satisfies WorkerPost);
+    }
+    return watch.then(onFulfilled, onRejected);
+  }
+}
 
 /** A local promise standing for main-thread promise `id`: blocking on it asks the main thread. */
 export function makeHandle(
@@ -191,21 +219,9 @@ export function makeHandle(
 ): PromisingPromise<unknown> {
   const known = handles.get(id)?.deref();
   if (known !== undefined) return known;
-  const remote: PromiseLike<unknown> = {
-    then(onFulfilled, onRejected) {
-      let watch = runtime.watches.get(id);
-      if (watch === undefined) {
-        watch = new OutcomeThenable();
-        runtime.watches.set(id, watch);
-        runtime.client.post({ op: "watch", id } satisfies WorkerPost);
-      }
-      return watch.then(onFulfilled, onRejected);
-    },
-  };
-  const handle = new PromisingPromise(remote, { parent: parent as never, startSoon: false, namespace });
+  const handle = createDeferredPromiseFor(new RemoteOutcome(runtime, id), parent, namespace);
   runtime.ids.set(handle, id);
-  handles.set(id, new WeakRef(handle));
-  forgetHandle.register(handle, id);
+  rememberHandle(id, handle);
   return handle;
 }
 
