@@ -23,7 +23,7 @@ import {
   typeError,
   validateOptions,
 } from "./options.ts";
-import { type Job, scheduleJob } from "./scheduler.ts";
+import { type Job, runNowOrSchedule, scheduleJob } from "./scheduler.ts";
 import { type ConcurrentFuture, getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
 import { stampTrace } from "./trace.ts";
 import {
@@ -559,11 +559,11 @@ function settle(promise: PromisingPromise<unknown>, state: number, value: unknow
   else if (state === REJECTED && !(promise._flags & OBSERVED)) trackUnobserved(promise, value);
   if (promise._layerWaiters !== null) notifyLayerWaiters(promise);
   const waiters = promise._waiters;
-  if (waiters !== null) {
-    promise._waiters = null;
-    scheduleJob(new Notification(promise, waiters));
-  }
+  promise._waiters = null;
   if (promise._parent !== null) releaseIfQuiet(promise);
+  // Waiters hear of it now when nothing else is queued: a settlement from a native reaction
+  // (an async function finished) then costs no extra microtask.
+  if (waiters !== null) runNowOrSchedule(new Notification(promise, waiters));
 }
 
 function settleNative(promise: PromisingPromise<unknown>): void {

@@ -22,6 +22,29 @@ export function scheduleJob(job: Job): void {
   }
 }
 
+/** Deepest nesting of jobs run at once by runNowOrSchedule: past it, they queue (no deep recursion). */
+const MAX_INLINE_DEPTH = 32;
+let inlineDepth = 0;
+
+/**
+ * Runs `job` at once when the scheduler has nothing queued (so FIFO order holds) and the stack
+ * is shallow; otherwise queues it. For work that arrives from outside the scheduler, such as a
+ * settlement delivered by a native promise's reaction: it saves a microtask per settlement,
+ * which is most of what a blocked worker waits for beyond the answer itself.
+ */
+export function runNowOrSchedule(job: Job): void {
+  if (scheduled || inlineDepth >= MAX_INLINE_DEPTH) {
+    scheduleJob(job);
+    return;
+  }
+  inlineDepth++;
+  try {
+    job.runJob();
+  } finally {
+    inlineDepth--;
+  }
+}
+
 function drain(): void {
   let index = 0;
   try {
