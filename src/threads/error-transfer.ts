@@ -1,80 +1,140 @@
 /**
- * Errors crossing threads. Structured clone keeps only built-in error types, so an error is
- * sent as a record (class name, message, stack, promise trace, cause, own data) and rebuilt
- * on the other side as an instance of the same class when that class is known there:
- * the built-in error classes and every promising-ts error class.
+ * Thrown values crossing threads, for the pool protocol and the blocking channel alike.
+ * Structured clone keeps only built-in error types and drops their extra state, so an error
+ * is sent as a record (class name, name, message, stack, promise trace, cause, aggregated
+ * errors, cloneable own properties) and rebuilt on the other side as a genuine error of the
+ * same class when that class is known there: the built-in error classes, every promising-ts
+ * error class, and whatever classes the receiver adds.
  */
-import * as errors from "../core/errors.ts";
+import { types } from "node:util";
+import * as libraryErrors from "../core/errors.ts";
 
 export interface ErrorRecord {
   readonly kind: "error";
-  readonly name: string;
   readonly className: string;
+  readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
-  readonly promisingTrace: string[] | undefined;
+  /** promising-ts's non-enumerable promise trace (SPEC 4.6), kept non-enumerable on arrival. */
+  readonly promisingTrace?: string[];
   readonly cause?: TransferredValue;
   readonly errors?: TransferredValue[];
-  readonly props: Record<string, unknown>;
+  readonly props?: Record<string, unknown>;
 }
 
-/** A thrown value: an error record, or any other cloneable value thrown as is. */
+/** A thrown value: an error record, or any other value thrown as is. Always cloneable. */
 export type TransferredValue = ErrorRecord | { readonly kind: "value"; readonly value: unknown };
 
-type ErrorClass = new (message?: string) => Error;
+export type ErrorClass = abstract new (...args: any[]) => Error;
 
-const KNOWN_CLASSES = new Map<string, ErrorClass>([
-  ["Error", Error],
-  ["TypeError", TypeError],
-  ["RangeError", RangeError],
-  ["SyntaxError", SyntaxError],
-  ["ReferenceError", ReferenceError],
-  ["EvalError", EvalError],
-  ["URIError", URIError],
-  ["AggregateError", AggregateError as unknown as ErrorClass],
-  ...Object.entries(errors).map(([name, cls]) => [name, cls as ErrorClass] as const),
-]);
-
+/** How deep causes and aggregated errors are encoded. */
 const MAX_DEPTH = 8;
+/** Own keys carried by the record itself rather than in `props`. */
+const RECORD_KEYS = new Set(["name", "message", "stack", "cause", "errors"]);
 
-export function encodeThrown(thrown: unknown, depth = 0): TransferredValue {
-  if (!(thrown instanceof Error) || depth > MAX_DEPTH) {
-    return isCloneable(thrown) ? { kind: "value", value: thrown } : { kind: "value", value: String(thrown) };
+const BUILTIN_ERRORS: readonly ErrorClass[] = [
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+  AggregateError,
+];
+
+const LIBRARY_ERRORS: readonly ErrorClass[] = (Object.values(libraryErrors) as unknown[]).filter(
+  (value): value is ErrorClass => typeof value === "function" && value.prototype instanceof Error,
+);
+
+/** The classes `decodeThrown` rebuilds by name: built-in, promising-ts, and `extra`. */
+export function errorClassMap(extra: readonly ErrorClass[] = []): ReadonlyMap<string, ErrorClass> {
+  return new Map([...BUILTIN_ERRORS, ...LIBRARY_ERRORS, ...extra].map((cls) => [cls.name, cls]));
+}
+
+const DEFAULT_CLASSES = errorClassMap();
+
+/** A thrown value that cannot be cloned crosses as this error instead. */
+export type ExplainUncloneable = (value: unknown) => Error;
+
+const explainByDefault: ExplainUncloneable = (value) =>
+  new TypeError(
+    `A value thrown in another thread cannot cross threads: it cannot be structured-cloned (${describe(value)}).`,
+  );
+
+/** Encodes a thrown value so that it can always be structured-cloned (uncloneable parts are dropped or explained). */
+export function encodeThrown(
+  thrown: unknown,
+  explainUncloneable: ExplainUncloneable = explainByDefault,
+  depth = 0,
+): TransferredValue {
+  if (depth <= MAX_DEPTH && (thrown instanceof Error || types.isNativeError(thrown))) {
+    try {
+      return encodeError(thrown as Error, explainUncloneable, depth);
+    } catch {
+      // A hostile getter: treat it as any other value.
+    }
   }
-  const props: Record<string, unknown> = {};
-  for (const key of Object.keys(thrown)) {
-    if (key === "cause" || key === "errors") continue;
-    const value = (thrown as unknown as Record<string, unknown>)[key];
-    if (isCloneable(value)) props[key] = value;
+  if (isCloneable(thrown)) return { kind: "value", value: thrown };
+  return encodeError(explainUncloneable(thrown), explainUncloneable, MAX_DEPTH + 1);
+}
+
+function encodeError(error: Error, explain: ExplainUncloneable, depth: number): ErrorRecord {
+  let props: Record<string, unknown> | undefined;
+  for (const key of Object.keys(error)) {
+    if (RECORD_KEYS.has(key)) continue;
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (!isCloneable(value)) continue;
+    props ??= {};
+    props[key] = value;
   }
-  const trace = (thrown as { promisingTrace?: unknown }).promisingTrace;
+  const trace = (error as { promisingTrace?: unknown }).promisingTrace;
+  const errors = (error as { errors?: unknown }).errors;
+  const nested = depth < MAX_DEPTH;
   return {
     kind: "error",
-    name: thrown.name,
-    className: thrown.constructor?.name ?? thrown.name,
-    message: thrown.message,
-    stack: thrown.stack,
-    promisingTrace: Array.isArray(trace) ? trace.map(String) : undefined,
-    ...("cause" in thrown ? { cause: encodeThrown(thrown.cause, depth + 1) } : {}),
-    ...(thrown instanceof AggregateError
-      ? { errors: thrown.errors.map((e) => encodeThrown(e, depth + 1)) }
+    className: error.constructor?.name ?? "Error",
+    name: String(error.name),
+    message: String(error.message),
+    stack: typeof error.stack === "string" ? error.stack : undefined,
+    ...(Array.isArray(trace) ? { promisingTrace: trace.map(String) } : {}),
+    ...(nested && "cause" in error ? { cause: encodeThrown(error.cause, explain, depth + 1) } : {}),
+    ...(nested && Array.isArray(errors)
+      ? { errors: errors.map((item) => encodeThrown(item, explain, depth + 1)) }
       : {}),
-    props,
+    ...(props !== undefined ? { props } : {}),
   };
 }
 
-export function decodeThrown(transferred: TransferredValue): unknown {
+/** Rebuilds a thrown value; errors of a class in `classes` get that class, others are `Error`s with the original name. */
+export function decodeThrown(
+  transferred: TransferredValue,
+  classes: ReadonlyMap<string, ErrorClass> = DEFAULT_CLASSES,
+): unknown {
   if (transferred.kind === "value") return transferred.value;
-  const cls = KNOWN_CLASSES.get(transferred.className) ?? KNOWN_CLASSES.get(transferred.name) ?? Error;
-  // Built without running the constructor: its arguments are unknown here.
-  const error = Object.create(cls.prototype) as Error;
-  define(error, "message", transferred.message);
+  const error = instantiate(transferred, classes);
   if (transferred.stack !== undefined) define(error, "stack", transferred.stack);
-  if (transferred.name !== cls.prototype.name) define(error, "name", transferred.name);
   if (transferred.promisingTrace !== undefined) define(error, "promisingTrace", transferred.promisingTrace);
-  if (transferred.cause !== undefined) define(error, "cause", decodeThrown(transferred.cause));
-  if (transferred.errors !== undefined) define(error, "errors", transferred.errors.map(decodeThrown));
-  Object.assign(error, transferred.props);
+  if (transferred.cause !== undefined) define(error, "cause", decodeThrown(transferred.cause, classes));
+  if (transferred.errors !== undefined)
+    define(
+      error,
+      "errors",
+      transferred.errors.map((item) => decodeThrown(item, classes)),
+    );
+  if (transferred.props !== undefined) Object.assign(error, transferred.props);
+  return error;
+}
+
+function instantiate(record: ErrorRecord, classes: ReadonlyMap<string, ErrorClass>): Error {
+  if (record.className === "DOMException" && typeof DOMException === "function") {
+    return new DOMException(record.message, record.name);
+  }
+  const cls = classes.get(record.className) ?? classes.get(record.name) ?? Error;
+  // A genuine native error with the class's prototype, without running the class's constructor
+  // (which may want other arguments or have side effects).
+  const error: Error = Reflect.construct(Error, [record.message], cls);
+  if (error.name !== record.name) define(error, "name", record.name);
   return error;
 }
 
@@ -82,7 +142,7 @@ function define(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
 }
 
-function isCloneable(value: unknown): boolean {
+export function isCloneable(value: unknown): boolean {
   if (value === null || (typeof value !== "object" && typeof value !== "function"))
     return typeof value !== "symbol";
   try {
@@ -90,5 +150,16 @@ function isCloneable(value: unknown): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A short description of a value for error messages; never throws. */
+export function describe(value: unknown): string {
+  try {
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
 }

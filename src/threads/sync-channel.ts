@@ -30,7 +30,8 @@
  *     travels as [REQUEST, message]; a post travels as [POST, message]. Requests are
  *     numbered 1, 2, ... on both sides by counting (the worker has at most one
  *     outstanding: it blocks).
- *   - server -> worker: the payload only (value, thrown value or error record). The
+ *   - server -> worker: the payload only (the value, or a thrown value encoded by
+ *     error-transfer.ts, the codec the pool uses too). The
  *     server then stores the kind in KIND and the request number in ANSWERED, and
  *     notifies ANSWERED.
  *   - Answers are posted in increasing request order: the server drops the answer of
@@ -41,10 +42,16 @@
  *   - Closing stores ~ANSWERED (a negative number, which keeps the last answered
  *     number recoverable) and notifies, so a waiting worker wakes up at once.
  */
-import { types } from "node:util";
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from "node:worker_threads";
-import * as libraryErrors from "../core/errors.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
+import {
+  decodeThrown,
+  describe,
+  type ErrorClass,
+  encodeThrown,
+  errorClassMap,
+  type TransferredValue,
+} from "./error-transfer.ts";
 
 /** Messages the serving side handles per 'message' event (see serveSyncChannel). */
 const DRAIN_PER_TURN = 256;
@@ -117,7 +124,7 @@ export interface SyncChannelServer extends Disposable {
 }
 
 /** An error class the worker can rebuild (matched by name; its constructor is not run). */
-export type ErrorClass = abstract new (...args: any[]) => Error;
+export type { ErrorClass };
 
 export interface SyncChannelClientOptions {
   /**
@@ -130,7 +137,7 @@ export interface SyncChannelClientOptions {
 // Layout of the shared Int32Array (written by the server only).
 /** Number of the request answered last; ~that number once the channel is closed. */
 const ANSWERED = 0;
-/** Kind of that answer: OK, THROWN or ERROR. */
+/** Kind of that answer: OK or THROWN. */
 const KIND = 1;
 const STATE_INTS = 2;
 
@@ -142,34 +149,15 @@ const MAX_SEQ = 0x7fff_ffff;
 const nextSeq = (seq: number): number => (seq === MAX_SEQ ? 1 : seq + 1);
 
 const OK = 0;
+/** The answer is a thrown value, encoded by error-transfer.ts. */
 const THROWN = 1;
-const ERROR = 2;
 
 /**
  * Longest single `Atomics.wait`: close() wakes a waiting worker at once, the
  * slice only bounds the damage if a wake-up is ever lost.
  */
 const WAIT_SLICE_MS = 1_000;
-/** How deep causes / aggregated errors are encoded. */
-const MAX_ERROR_DEPTH = 8;
-
-type Encoded =
-  | readonly [kind: typeof THROWN, value: unknown]
-  | readonly [kind: typeof ERROR, record: ErrorRecord];
-
-interface ErrorRecord {
-  className: string;
-  name: string;
-  message: string;
-  stack: string | undefined;
-  cause?: Encoded;
-  errors?: Encoded[];
-  props?: Record<string, unknown>;
-  /** promising-ts's non-enumerable promise trace (SPEC 4.6), kept non-enumerable on arrival. */
-  promisingTrace?: string[];
-}
-
-type Kind = typeof OK | typeof THROWN | typeof ERROR;
+type Kind = typeof OK | typeof THROWN;
 
 export function createSyncChannel(): SyncChannel {
   const { port1, port2 } = new MessageChannel();
@@ -216,7 +204,9 @@ export function serveSyncChannel(
     try {
       port.postMessage(payload);
     } catch (error) {
-      [kind, payload] = uncloneable(kind, payload, error);
+      // Thrown values are encoded to be cloneable; a value that is not gets an explanation.
+      kind = THROWN;
+      payload = explainUncloneableAnswer(error);
       port.postMessage(payload);
     }
     Atomics.store(state, KIND, kind);
@@ -225,8 +215,7 @@ export function serveSyncChannel(
   };
 
   const answerThrown = (seq: number, error: unknown): void => {
-    const [kind, payload] = encodeThrown(error, 0);
-    answer(seq, kind, payload);
+    answer(seq, THROWN, encodeThrown(error, explainUncloneableThrow));
   };
 
   const settled = (): void => {
@@ -338,120 +327,24 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** The answer could not be posted: send what can cross, or an explanation, instead of leaving the worker waiting. */
-function uncloneable(kind: Kind, payload: unknown, cloneError: unknown): Encoded {
-  if (kind !== OK) {
-    // A thrown value: keep what can cross (class, message, stack, cloneable parts).
-    const sanitized = sanitize([kind, payload] as Encoded);
-    if (isCloneable(sanitized[1])) return sanitized;
-  }
-  const what = kind === OK ? "value" : "error";
-  const error = new SyncChannelCloneError(
-    `The ${what} answering a sync-channel request cannot be sent to the worker thread: it cannot be structured-cloned (${describe(cloneError)}).`,
+/** The value answering a request could not be posted: an explanation instead of leaving the worker waiting. */
+function explainUncloneableAnswer(cloneError: unknown): TransferredValue {
+  return encodeThrown(
+    new SyncChannelCloneError(
+      `The value answering a sync-channel request cannot be sent to the worker thread: it cannot be structured-cloned (${describe(cloneError)}).`,
+    ),
   );
-  return [ERROR, encodeError(error, MAX_ERROR_DEPTH)];
 }
 
-function encodeThrown(value: unknown, depth: number): Encoded {
-  if (depth < MAX_ERROR_DEPTH && (value instanceof Error || types.isNativeError(value))) {
-    try {
-      return [ERROR, encodeError(value as Error, depth)];
-    } catch {
-      // A hostile getter: fall through and send the value as it is.
-    }
-  }
-  return [THROWN, value];
-}
-
-const RECORD_KEYS = new Set(["name", "message", "stack", "cause", "errors"]);
-
-function encodeError(error: Error, depth: number): ErrorRecord {
-  const record: ErrorRecord = {
-    className: error.constructor?.name ?? "Error",
-    name: String(error.name),
-    message: String(error.message),
-    stack: typeof error.stack === "string" ? error.stack : undefined,
-  };
-  if (depth < MAX_ERROR_DEPTH) {
-    if ("cause" in error) record.cause = encodeThrown(error.cause, depth + 1);
-    const errors = (error as { errors?: unknown }).errors;
-    if (Array.isArray(errors)) record.errors = errors.map((item) => encodeThrown(item, depth + 1));
-  }
-  const trace = (error as { promisingTrace?: unknown }).promisingTrace;
-  if (Array.isArray(trace)) record.promisingTrace = trace.map(String);
-  let props: Record<string, unknown> | undefined;
-  for (const key of Object.keys(error)) {
-    if (RECORD_KEYS.has(key)) continue;
-    props ??= {};
-    props[key] = (error as unknown as Record<string, unknown>)[key];
-  }
-  if (props !== undefined) record.props = props;
-  return record;
-}
-
-/** Drops (or replaces with an explanation) whatever part of an encoded throw cannot be cloned. */
-function sanitize(encoded: Encoded): Encoded {
-  if (encoded[0] === THROWN) {
-    if (isCloneable(encoded[1])) return encoded;
-    const error = new SyncChannelCloneError(
-      `A thrown value cannot be sent to the worker thread: it cannot be structured-cloned (${describe(encoded[1])}).`,
-    );
-    return [ERROR, encodeError(error, MAX_ERROR_DEPTH)];
-  }
-  const record: ErrorRecord = { ...encoded[1] };
-  if (record.cause !== undefined) record.cause = sanitize(record.cause);
-  if (record.errors !== undefined) record.errors = record.errors.map(sanitize);
-  if (record.props !== undefined) {
-    const props: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(record.props)) if (isCloneable(value)) props[key] = value;
-    record.props = props;
-  }
-  return [ERROR, record];
-}
-
-function isCloneable(value: unknown): boolean {
-  try {
-    structuredClone(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(value: unknown): string {
-  try {
-    if (value instanceof Error) return `${value.name}: ${value.message}`;
-    if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
+const explainUncloneableThrow = (value: unknown): Error =>
+  new SyncChannelCloneError(
+    `A thrown value cannot be sent to the worker thread: it cannot be structured-cloned (${describe(value)}).`,
+  );
 
 // ---------------------------------------------------------------------------
 // Worker side
 
-const BUILTIN_ERRORS: readonly ErrorClass[] = [
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-  AggregateError,
-];
-
 const clientPorts = new WeakSet<MessagePort>();
-
-const LIBRARY_ERRORS: readonly ErrorClass[] = [
-  ...(Object.values(libraryErrors) as unknown[]).filter(
-    (value): value is ErrorClass => typeof value === "function" && value.prototype instanceof Error,
-  ),
-  SyncChannelError,
-  SyncChannelClosedError,
-  SyncChannelCloneError,
-];
 
 /**
  * The worker's end. `request()` blocks the calling thread until the serving thread
@@ -461,7 +354,7 @@ const LIBRARY_ERRORS: readonly ErrorClass[] = [
 export class SyncChannelClient {
   readonly #port: MessagePort;
   readonly #state: Int32Array;
-  readonly #errorClasses = new Map<string, ErrorClass>();
+  readonly #errorClasses: ReadonlyMap<string, ErrorClass>;
   readonly #sharedState: SharedArrayBuffer;
   #seq = 0;
   #closed = false;
@@ -482,9 +375,12 @@ export class SyncChannelClient {
     this.#port = workerEnd.port;
     this.#sharedState = workerEnd.state;
     this.#state = new Int32Array(workerEnd.state);
-    for (const ctor of [...BUILTIN_ERRORS, ...LIBRARY_ERRORS, ...(options.errorClasses ?? [])]) {
-      this.#errorClasses.set(ctor.name, ctor);
-    }
+    this.#errorClasses = errorClassMap([
+      SyncChannelError,
+      SyncChannelClosedError,
+      SyncChannelCloneError,
+      ...(options.errorClasses ?? []),
+    ]);
   }
 
   /** True once either end closed the channel. */
@@ -578,39 +474,6 @@ export class SyncChannelClient {
       throw new SyncChannelError("Internal error: the sync channel's answer is missing.");
     const kind = Atomics.load(this.#state, KIND);
     if (kind === OK) return last.message;
-    throw this.#decode([kind, last.message] as Encoded);
+    throw decodeThrown(last.message as TransferredValue, this.#errorClasses);
   }
-
-  #decode(encoded: Encoded): unknown {
-    if (encoded[0] === THROWN) return encoded[1];
-    const record = encoded[1];
-    const error = this.#instantiate(record);
-    if (typeof record.stack === "string") define(error, "stack", record.stack);
-    if (record.cause !== undefined) define(error, "cause", this.#decode(record.cause));
-    if (record.errors !== undefined)
-      define(
-        error,
-        "errors",
-        record.errors.map((item) => this.#decode(item)),
-      );
-    if (record.props !== undefined) Object.assign(error, record.props);
-    return error;
-  }
-
-  #instantiate(record: ErrorRecord): Error {
-    if (record.className === "DOMException" && typeof DOMException === "function") {
-      return new DOMException(record.message, record.name);
-    }
-    const ctor = this.#errorClasses.get(record.className) ?? this.#errorClasses.get(record.name) ?? Error;
-    // A genuine native error with the class's prototype, without running its
-    // constructor (which may want other arguments or have side effects).
-    const error: Error = Reflect.construct(Error, [record.message], ctor);
-    if (error.name !== record.name) define(error, "name", record.name);
-    if (record.promisingTrace !== undefined) define(error, "promisingTrace", record.promisingTrace);
-    return error;
-  }
-}
-
-function define(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
 }
