@@ -6,6 +6,7 @@
 import { createHook } from "node:async_hooks";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { types } from "node:util";
 import { isMainThread } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
@@ -52,6 +53,7 @@ import {
   throwsBuiltinFn,
   throwsDecorationErrorFn,
   throwsLaterFn,
+  throwsOddFn,
   throwsTimeoutErrorFn,
   throwsWithCauseFn,
   tidFn,
@@ -409,6 +411,18 @@ describe("values crossing threads", () => {
       expect(Object.keys(error)).not.toContain("promisingTrace");
     },
   );
+
+  it("errors arrive as genuine errors; what cannot be cloned is dropped (a property) or explained (a thrown function)", async () => {
+    const odd = await rejectionOf(throwsOddFn("error with a callback"));
+    expect(types.isNativeError(odd)).toBe(true);
+    expect(odd).toBeInstanceOf(RangeError);
+    expect(odd.message).toBe("odd");
+    expect(odd).toMatchObject({ code: "E_ODD" });
+    expect("callback" in odd).toBe(false);
+    const thrownFunction = await rejectionOf(throwsOddFn("a function"));
+    expect(thrownFunction).toBeInstanceOf(TypeError);
+    expect(thrownFunction.message).toMatch(/cannot be structured-cloned \(function thrownFunction\)/);
+  });
 
   it("library errors keep their class (DecorationError raised by the library, TimeoutError thrown by hand)", async () => {
     const decoration = await rejectionOf(throwsDecorationErrorFn());
