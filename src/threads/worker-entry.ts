@@ -106,6 +106,8 @@ async function drainTasks(): Promise<void> {
         }
       }
       if (performance.now() - heldSince > MAX_LOOP_HOLD_MS || !takeNextMessage()) return;
+      // Let what that message settled (a watched promise's reactions) run before waiting again.
+      await null;
     }
   } finally {
     draining = false;
