@@ -1049,6 +1049,28 @@ describe("SPEC 2.11 methods (see decorators.test.ts for the full matrix)", () =>
 });
 
 // ---------------------------------------------------------------------------------------------
+describe("deep chains complete on the default stack", () => {
+  it("100,000 levels of promising functions, each awaiting the next", async () => {
+    const link = promising.function(
+      async (depth: number): Promise<number> => (depth === 0 ? 0 : 1 + (await link(depth - 1))),
+    );
+    expect(await link(100_000)).toBe(100_000);
+  });
+
+  it("100,000 layers: sync functions each returning the next one's promise, unpacked fully", async () => {
+    // The innermost settles last, from a timer: its settlement then travels up all the layers.
+    const leaf = promising.function(async () => {
+      await sleep(5);
+      return 42;
+    });
+    const layer = promising.function(
+      { useThreadPool: false },
+      (depth: number): promising.Promise<number> => (depth === 0 ? leaf() : layer(depth - 1)),
+    );
+    expect(await layer(100_000)).toBe(42);
+  });
+});
+
 describe("SPEC 4.2 one-level layers", () => {
   const inner = promising.function(async function inner() {
     return { hello: "world" };
