@@ -182,7 +182,9 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       task.outcome.settle(false, new PromisingError(`${this} is closed; ${task.name} cannot run on it.`));
       return;
     }
-    this.#queue.push(task);
+    // Work a blocked worker waits for goes first (see #blockedChanged).
+    if (this.#awaitedByBlockedWorker(task)) this.#queue.unshiftAll([task]);
+    else this.#queue.push(task);
     // A lone call with a worker free goes out at once (latency)...
     if (this.#queue.length === 1 && this.#idle.length > 0 && this.#running() < this.maxThreads) {
       this.#dispatch();
@@ -286,9 +288,26 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     if (!slot.busy) this.#parkIdle(slot);
   }
 
-  /** A worker started or stopped blocking: the tasks sent ahead to a blocked one go to others. */
+  #awaitedByBlockedWorker(task: PoolTask): boolean {
+    for (const slot of this.#slots) {
+      const awaited = slot.host.blockedNode;
+      if (awaited !== null && (task.promise === awaited || task.promise._parent === awaited)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A worker started or stopped blocking. The tasks sent ahead to a blocked one go to others,
+   * and the work it waits for goes first: running it is what unblocks the worker, whereas
+   * giving the next worker another task that blocks would only make the pool grow.
+   */
   #blockedChanged(slot: Slot): void {
-    if (slot.host.blocked && !slot.exited) this.#takeBack(slot, Number.POSITIVE_INFINITY);
+    const awaited = slot.host.blockedNode;
+    if (awaited !== null && !slot.exited) {
+      this.#takeBack(slot, Number.POSITIVE_INFINITY);
+      if (!this.#queue.moveToFront((task) => task.promise === awaited))
+        this.#queue.moveToFront((task) => task.promise._parent === awaited);
+    }
     this.#dispatch();
   }
 

@@ -38,6 +38,19 @@ export class TaskQueue<T> {
     }
   }
 
+  /** Moves the first item that `matches` to the front; returns whether one did. O(length). */
+  moveToFront(matches: (item: T) => boolean): boolean {
+    const items = this.#items;
+    for (let i = this.#head; i < items.length; i++) {
+      const item = items[i] as T;
+      if (!matches(item)) continue;
+      items.copyWithin(this.#head + 1, this.#head, i);
+      items[this.#head] = item;
+      return true;
+    }
+    return false;
+  }
+
   /** Removes and returns every item, in order. */
   drain(): T[] {
     const items = this.#items.slice(this.#head) as T[];

@@ -78,10 +78,16 @@ export class WorkerHost {
    * running again (a timed-out request leaves its handler running here), so it resets this.
    */
   #blockedOn = 0;
+  #blockedNode: TreeNode | null = null;
   #requests = 0;
 
   get blocked(): boolean {
     return this.#blockedOn !== 0;
+  }
+
+  /** The promise the worker is blocked on, while it is. */
+  get blockedNode(): TreeNode | null {
+    return this.#blockedOn !== 0 ? this.#blockedNode : null;
   }
 
   constructor(
@@ -232,6 +238,7 @@ export class WorkerHost {
     const request = message as WorkerRequest;
     const node = this.node(request.id) as PromisingPromise<unknown>;
     const token = ++this.#requests;
+    this.#blockedNode = node;
     this.#setBlocked(token);
     if (request.op === "sync" && request.mode === "full") {
       // The common case answers from the settlement itself (no promise chain in between).

@@ -54,6 +54,15 @@ describe("TaskQueue", () => {
     expect(queue.length).toBe(0);
   });
 
+  it("moveToFront moves the first match ahead of the rest, keeping their order", () => {
+    const queue = new TaskQueue<string>();
+    for (const item of ["a", "b", "c", "d"]) queue.push(item);
+    queue.shift();
+    expect(queue.moveToFront((item) => item === "d")).toBe(true);
+    expect(queue.moveToFront((item) => item === "zzz")).toBe(false);
+    expect(queue.drain()).toEqual(["d", "b", "c"]);
+  });
+
   it("unshiftAll puts tasks back at the front in their order; drain empties it", () => {
     const queue = new TaskQueue<string>();
     queue.push("c");
