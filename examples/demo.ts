@@ -356,7 +356,7 @@ const main = promising.function(async function main(options: DemoOptions) {
     const utilization = workerExtractMs / (options.threads * poolMs);
     console.log(
       `  pool workers were busy extracting ${(100 * utilization).toFixed(0)}% of the pool run's wall time ` +
-        "(the rest: reading, a round trip through the main thread per task, waiting for a CPU)",
+        "(the rest: reading on the main thread, handing tasks over and results back, waiting for a CPU)",
     );
     const [load] = loadavg();
     console.log(
