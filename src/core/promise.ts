@@ -91,6 +91,9 @@ let slotSpec: CallSpec | null = null;
 let slotThis: unknown;
 let slotArgs: unknown[] | null = null;
 let slotParent: TreeNode | null = null;
+/** For INTERNAL_WRAP: the namespace and configuration of the promise (a wrapped thenable has none of its own). */
+let slotNamespace: string | null = null;
+let slotConfig: RawConfig | null = null;
 const noop = () => {};
 let capturedResolve: (value: unknown) => void = noop;
 // Only `resolve` is kept: one closure less per promise. A rejection settles the native side
@@ -169,8 +172,8 @@ export class PromisingPromise<T> extends NativePromise<T> {
       return;
     }
     if (work === INTERNAL_WRAP) {
-      initFromThenable(this, slotThis as PromiseLike<unknown>, slotParent, slotSpec);
-      slotParent = slotSpec = null;
+      initFromThenable(this, slotThis as PromiseLike<unknown>, slotParent, slotNamespace, slotConfig);
+      slotParent = slotNamespace = slotConfig = null;
       slotThis = undefined;
       return;
     }
@@ -262,9 +265,7 @@ export class PromisingPromise<T> extends NativePromise<T> {
 
   /** @internal Resolves (never rejects) once settled; starts and fully unpacks the promise. Does not observe. */
   _settled(): Promise<void> {
-    requestFull(this);
-    if (this._state >= FULFILLED) return NativePromise.resolve();
-    return new NativePromise<void>((resolve) => addWaiter(this, () => resolve()));
+    return new NativePromise<void>((resolve) => this._whenSettled(() => resolve()));
   }
 
   /** @internal Starts and fully unpacks the promise; calls `callback` once settled. Does not observe. */
@@ -367,9 +368,10 @@ function initFromThenable(
   promise: PromisingPromise<unknown>,
   thenable: PromiseLike<unknown>,
   parent: TreeNode | null,
-  spec: Pick<CallSpec, "namespace" | "config"> | null,
+  namespace: string | null,
+  config: RawConfig | null,
 ): void {
-  initNode(promise, spec?.namespace ?? null, parent, spec?.config ?? NO_CONFIG, WORK_THENABLE);
+  initNode(promise, namespace, parent, config ?? NO_CONFIG, WORK_THENABLE);
   promise._work = thenable;
   scheduleIfEager(promise);
 }
@@ -463,7 +465,8 @@ export function createDeferredPromiseFor(
 ): PromisingPromise<unknown> {
   slotThis = thenable;
   slotParent = parent;
-  slotSpec = { namespace, config: DEFERRED_CONFIG } as CallSpec;
+  slotNamespace = namespace;
+  slotConfig = DEFERRED_CONFIG;
   return new PromisingPromise<unknown>(INTERNAL_WRAP as never);
 }
 

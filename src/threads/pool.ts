@@ -384,12 +384,12 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       isPromise: true,
       namespace: task.promise.namespace,
     });
-    const ref = slot.host.refId(task.ref);
+    const ref = slot.host.refIds.name(task.ref);
     const message: TaskMessage = {
       taskId: seq,
       claim,
       refId: ref.id,
-      ref: ref.known ? undefined : task.ref,
+      ref: ref.full,
       self: task.self,
       args: slot.host.encodeArgs(task.args),
       ancestors,

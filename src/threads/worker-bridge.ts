@@ -114,17 +114,15 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       }
       const parent = activeNode();
       const id = runtime.nextId++;
-      let refId = runtime.refIds.get(ref);
-      const firstCall = refId === undefined;
-      if (firstCall) runtime.refIds.set(ref, (refId = runtime.refIds.size + 1));
+      const name = runtime.refIds.name(ref);
       const crossing = encodedOptions(options, poolRef);
       const self = encodeThis(thisArg, identity.home);
       try {
         post({
           op: "call",
           id,
-          refId: refId!,
-          ref: firstCall ? ref : undefined,
+          refId: name.id,
+          ref: name.full,
           options: crossing,
           self: self.mode === "none" ? undefined : self,
           args: args.map((arg) => encodeArg(runtime, arg)),
@@ -132,7 +130,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         });
       } catch (error) {
         // The main thread never learned the short id from this call: the next one names it in full.
-        if (firstCall) runtime.refIds.delete(ref);
+        if (name.full !== undefined) runtime.refIds.forget(ref);
         throw cloneFailure(original.name, thisArg !== undefined, args, error, "the main thread");
       }
       return makeHandle(runtime, id, namespace, parent);

@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { FunctionRef } from "./function-registry.ts";
 import type { MainToWorker, TaskMessage } from "./protocol.ts";
+import { ShortIdNames, ShortIds } from "./short-ids.ts";
 import { SyncChannelClient, type SyncChannelWorkerEnd } from "./sync-channel.ts";
 import { claimTask, postedCount, waitForPosted } from "./task-claims.ts";
 import { setWorkerRuntime, type WorkerRuntime } from "./worker-runtime.ts";
@@ -19,7 +20,7 @@ const runtime: WorkerRuntime = {
   watches: new Map(),
   mirroring: false,
   taskNodeId: 0,
-  refIds: new Map(),
+  refIds: new ShortIds(),
 };
 setWorkerRuntime(runtime);
 
@@ -68,7 +69,7 @@ async function loadUserModule(url: string): Promise<Record<string, unknown>> {
 /** Claim slots shared with the pool (threads/task-claims.ts). */
 const claims = new Int32Array((workerData as { claims: SharedArrayBuffer }).claims);
 /** Function refs by the short id the main thread gives them in this worker. */
-const refs = new Map<number, FunctionRef>();
+const refs = new ShortIdNames<FunctionRef>();
 /** Tasks received and not yet run, in order; one loop runs them one at a time. */
 const queue: TaskMessage[] = [];
 let draining = false;
@@ -94,8 +95,7 @@ async function drainTasks(): Promise<void> {
   try {
     for (;;) {
       for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-        if (task.ref !== undefined) refs.set(task.refId, task.ref);
-        else task.ref = refs.get(task.refId);
+        task.ref = refs.resolve(task.refId, task.ref);
         // Claimed just before it runs: until then the main thread may give it to another worker.
         if (!claimTask(claims, task.claim, task.taskId)) continue;
         // Awaited even when it finished synchronously: microtasks (the worker's own promises) run between tasks.

@@ -21,6 +21,7 @@ import type {
   WorkerPost,
   WorkerRequest,
 } from "./protocol.ts";
+import { ShortIdNames, ShortIds } from "./short-ids.ts";
 import { LaterAnswer } from "./sync-channel.ts";
 
 type CallableWrapper = ((...args: unknown[]) => unknown) & {
@@ -68,9 +69,10 @@ export class WorkerHost {
   #nextId = -1;
   readonly #idsOf = new WeakMap<TreeNode, number>();
   readonly #taskRefs = new Map<number, number>();
-  readonly #refIds = new Map<FunctionRef, number>();
+  /** Short ids of the functions this worker is sent tasks of. */
+  readonly refIds = new ShortIds<FunctionRef>();
   /** Functions the worker calls, by the short ids it gives them. */
-  readonly #calledRefs = new Map<number, FunctionRef>();
+  readonly #calledRefs = new ShortIdNames<FunctionRef>();
   /** What those functions are here, once found (the registry lookup compares names). */
   readonly #identities = new WeakMap<FunctionRef, Identity>();
   /**
@@ -139,18 +141,6 @@ export class WorkerHost {
       isPromise: node instanceof PromisingPromise,
       namespace: node.namespace,
     };
-  }
-
-  /**
-   * A small number for `ref` in this worker, and whether the worker has been told what it
-   * stands for (the first task that uses it carries the full ref).
-   */
-  refId(ref: FunctionRef): { id: number; known: boolean } {
-    const known = this.#refIds.get(ref);
-    if (known !== undefined) return { id: known, known: true };
-    const id = this.#refIds.size + 1;
-    this.#refIds.set(ref, id);
-    return { id, known: false };
   }
 
   node(id: number): TreeNode {
@@ -269,7 +259,6 @@ export class WorkerHost {
         await node.awaitChildren({ recursively: request.recursively });
         return undefined;
       }
-      if (request.mode === "full") return await node;
       const layer = await node.unpackOnce();
       if ("value" in layer) return { value: layer.value } satisfies LayerAnswer;
       return {
@@ -289,11 +278,7 @@ export class WorkerHost {
 
   /** The function a worker's short id names (it sent the full ref with its first call). */
   #callRef(refId: number, ref: FunctionRef | undefined): FunctionRef {
-    if (ref !== undefined) {
-      this.#calledRefs.set(refId, ref);
-      return ref;
-    }
-    const known = this.#calledRefs.get(refId);
+    const known = this.#calledRefs.resolve(refId, ref);
     if (known === undefined) throw new PromisingError(`The worker called an unknown function (#${refId}).`);
     return known;
   }

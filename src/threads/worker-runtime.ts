@@ -2,6 +2,8 @@
  * State of a pool worker thread, kept on `globalThis` so every copy of the library loaded in
  * the worker (the ESM build, the CommonJS build, the sources) sees the same channel and ids.
  */
+import type { FunctionRef } from "./function-registry.ts";
+import type { ShortIds } from "./short-ids.ts";
 import type { SyncChannelClient } from "./sync-channel.ts";
 import type { OutcomeThenable } from "./worker-host.ts";
 
@@ -18,7 +20,7 @@ export interface WorkerRuntime {
   /** The id of the running task's promise (the parent of calls made outside any local context). */
   taskNodeId: number;
   /** Short ids for the functions this worker has called through the main thread. */
-  readonly refIds: Map<object, number>;
+  readonly refIds: ShortIds<FunctionRef>;
 }
 
 const kRuntime = Symbol.for("promising-ts.worker-runtime");

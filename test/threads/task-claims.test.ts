@@ -1,6 +1,7 @@
 // The claim slots that decide who runs a task sent ahead (threads/task-claims.ts), and the
 // pool's O(1) task queue (threads/task-queue.ts).
 import { describe, expect, it } from "vitest";
+import { ShortIdNames, ShortIds } from "../../src/threads/short-ids.ts";
 import { CLAIM_SLOTS, claimTask, TaskClaims } from "../../src/threads/task-claims.ts";
 import { TaskQueue } from "../../src/threads/task-queue.ts";
 
@@ -74,5 +75,28 @@ describe("TaskQueue", () => {
     expect(queue.drain()).toEqual(["x", "b", "c", "d"]);
     expect(queue.length).toBe(0);
     expect(queue.shift()).toBeUndefined();
+  });
+});
+
+describe("ShortIds / ShortIdNames", () => {
+  it("the first use of a value carries it in full; after forget() the next use does again", () => {
+    const ids = new ShortIds<object>();
+    const names = new ShortIdNames<object>();
+    const a = { name: "a" };
+    const b = { name: "b" };
+    const first = ids.name(a);
+    expect(first.full).toBe(a);
+    expect(names.resolve(first.id, first.full)).toBe(a);
+    const again = ids.name(a);
+    expect(again).toEqual({ id: first.id, full: undefined });
+    expect(names.resolve(again.id, again.full)).toBe(a);
+    const lost = ids.name(b);
+    ids.forget(b);
+    const retried = ids.name(b);
+    expect(retried.full).toBe(b);
+    expect(retried.id).not.toBe(first.id);
+    expect(lost.id).not.toBe(first.id);
+    expect(names.resolve(retried.id, retried.full)).toBe(b);
+    expect(names.resolve(999, undefined)).toBeUndefined();
   });
 });
