@@ -7,15 +7,34 @@
  * fan-out of 100,000 children would pay that 100,000 times. Jobs queued while draining run
  * in the same drain, in order, iteratively (a 100,000-deep chain never recurses).
  */
+import { AsyncResource } from "node:async_hooks";
+
 export interface Job {
   runJob(): void;
 }
 
 let queue: Job[] = [];
+/** Per job: the async context to run it in, or `undefined` for jobs that run no user code. */
+let contexts: (AsyncResource | undefined)[] = [];
 let scheduled = false;
 
 export function scheduleJob(job: Job): void {
   queue.push(job);
+  contexts.push(undefined);
+  if (!scheduled) {
+    scheduled = true;
+    queueMicrotask(drain);
+  }
+}
+
+/**
+ * Like scheduleJob, for a job that runs user code: it runs in the async context of this call,
+ * so AsyncLocalStorage values of other libraries (request ids, tracing spans) set by the
+ * caller are what the work sees, as `asyncio.create_task` copies contextvars in Python.
+ */
+export function scheduleJobInCallerContext(job: Job): void {
+  queue.push(job);
+  contexts.push(new AsyncResource("promising-ts.start", { requireManualDestroy: true }));
   if (!scheduled) {
     scheduled = true;
     queueMicrotask(drain);
@@ -45,15 +64,32 @@ export function runNowOrSchedule(job: Job): void {
   }
 }
 
+function runJobOf(job: Job): void {
+  job.runJob();
+}
+
 function drain(): void {
   let index = 0;
   try {
-    for (; index < queue.length; index++) queue[index]!.runJob();
+    for (; index < queue.length; index++) {
+      const context = contexts[index];
+      if (context === undefined) queue[index]!.runJob();
+      else context.runInAsyncScope(runJobOf, null, queue[index]!);
+    }
   } finally {
     // Jobs catch their own failures; this only guards against a bug leaving the queue stuck.
     const rest = queue.slice(index + 1);
+    const restContexts = contexts.slice(index + 1);
     queue = [];
+    contexts = [];
     scheduled = false;
-    for (const job of rest) scheduleJob(job);
+    for (let i = 0; i < rest.length; i++) {
+      queue.push(rest[i]!);
+      contexts.push(restContexts[i]);
+    }
+    if (queue.length > 0) {
+      scheduled = true;
+      queueMicrotask(drain);
+    }
   }
 }
