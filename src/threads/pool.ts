@@ -176,6 +176,13 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     return this.#slots.size;
   }
 
+  /** @internal Main-thread nodes the workers can currently name by id (tests check that they are released). */
+  _trackedNodes(): number {
+    let count = 0;
+    for (const slot of this.#slots) count += slot.host.trackedNodes;
+    return count;
+  }
+
   /** @internal Queues a task; its outcome settles `task.outcome`. */
   _run(task: PoolTask): void {
     if (this.#closed) {
@@ -420,6 +427,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
         slot.claims.reclaim(entry.claim, entry.seq);
         slot.inFlight.delete(entry.seq);
         slot.host.releaseAll(entry.nodes);
+        slot.host.unsend(entry.message.args);
         const { task } = entry;
         task.outcome.settle(
           false,

@@ -82,7 +82,8 @@ export type WorkerPost =
   | { readonly op: "resolve"; readonly id: number; readonly outcome: Outcome }
   | { readonly op: "done"; readonly taskId: number; readonly outcome: Outcome }
   | { readonly op: "watch"; readonly id: number }
-  | { readonly op: "release"; readonly ids: number[] };
+  /** The worker no longer refers to these ids; `counts[i]` occurrences of `ids[i]` are covered (see worker-node-refs.ts). */
+  | { readonly op: "release"; readonly ids: number[]; readonly counts: number[] };
 
 /** Blocking requests from the worker. */
 export type WorkerRequest =

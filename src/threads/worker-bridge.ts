@@ -85,7 +85,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         outcomes.set(node, { ok: true, value: layer.value, layerIsValue: true });
         return layer.value;
       }
-      return makeHandle(runtime, layer.handle, layer.namespace, null);
+      return makeHandle(runtime, layer.handle, layer.namespace, null, true);
     },
     awaitChildrenSync(node, recursively, timeoutMs) {
       request(
@@ -133,7 +133,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         if (name.full !== undefined) runtime.refIds.forget(ref);
         throw cloneFailure(original.name, thisArg !== undefined, args, error, "the main thread");
       }
-      return makeHandle(runtime, id, namespace, parent);
+      return makeHandle(runtime, id, namespace, parent, true);
     },
     onContextCreated(node, options) {
       if (runtime.mirroring) return;
@@ -141,6 +141,8 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       runtime.ids.set(node, id);
       const crossing = encodeOptions(options, poolRef) as Record<string, never>;
       post({ op: "context", id, parentId: remoteIdOf(node._parent), options: crossing });
+      runtime.nodeRefs.received(id);
+      runtime.nodeRefs.remember(id, node);
     },
   };
   return bridge;
@@ -174,18 +176,6 @@ function unwrap(outcome: CachedOutcome): unknown {
   throw outcome.value;
 }
 
-/** One handle per main-thread promise in this thread, so identity holds here too. */
-const handles = new Map<number, WeakRef<PromisingPromise<unknown>>>();
-let handlesAddedSinceSweep = 0;
-
-/** Remembers `handle` for `id`; entries of collected handles are swept after as many additions as the map holds (amortized O(1), no finalizer per handle). */
-function rememberHandle(id: number, handle: PromisingPromise<unknown>): void {
-  handles.set(id, new WeakRef(handle));
-  if (++handlesAddedSinceSweep < Math.max(1024, handles.size)) return;
-  handlesAddedSinceSweep = 0;
-  for (const [known, ref] of handles) if (ref.deref() === undefined) handles.delete(known);
-}
-
 /** The work of a handle: settles when the main thread reports the promise's outcome ("watch"). */
 class RemoteOutcome implements PromiseLike<unknown> {
   constructor(
@@ -208,18 +198,25 @@ class RemoteOutcome implements PromiseLike<unknown> {
   }
 }
 
-/** A local promise standing for main-thread promise `id`: blocking on it asks the main thread. */
+/**
+ * The local promise standing for main-thread promise `id` (one per id in this thread, so
+ * identity holds here too): blocking on it asks the main thread.
+ * @param occurrence whether a message named `id` (or this thread created it), which the
+ *   release of the id must cover (see worker-node-refs.ts).
+ */
 export function makeHandle(
   runtime: WorkerRuntime,
   id: number,
   namespace: string | null,
   parent: TreeNode | null,
+  occurrence: boolean,
 ): PromisingPromise<unknown> {
-  const known = handles.get(id)?.deref();
-  if (known !== undefined) return known;
+  if (occurrence) runtime.nodeRefs.received(id);
+  const known = runtime.nodeRefs.get(id);
+  if (known instanceof PromisingPromise) return known;
   const handle = createDeferredPromiseFor(new RemoteOutcome(runtime, id), parent, namespace);
   runtime.ids.set(handle, id);
-  rememberHandle(id, handle);
+  runtime.nodeRefs.remember(id, handle);
   return handle;
 }
 
@@ -237,10 +234,10 @@ function encodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
   return arg;
 }
 
+export function isHandleArg(arg: unknown): arg is HandleArg {
+  return arg !== null && typeof arg === "object" && "__promisingHandle" in arg;
+}
+
 export function decodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
-  if (arg !== null && typeof arg === "object" && "__promisingHandle" in arg) {
-    const handle = arg as HandleArg;
-    return makeHandle(runtime, handle.__promisingHandle, handle.namespace, null);
-  }
-  return arg;
+  return isHandleArg(arg) ? makeHandle(runtime, arg.__promisingHandle, arg.namespace, null, true) : arg;
 }

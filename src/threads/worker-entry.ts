@@ -11,21 +11,24 @@ import type { MainToWorker, TaskMessage } from "./protocol.ts";
 import { ShortIdNames, ShortIds } from "./short-ids.ts";
 import { SyncChannelClient, type SyncChannelWorkerEnd } from "./sync-channel.ts";
 import { claimTask, postedCount, waitForPosted } from "./task-claims.ts";
+import { WorkerNodeRefs } from "./worker-node-refs.ts";
 import { setWorkerRuntime, type WorkerRuntime } from "./worker-runtime.ts";
 
+const client = new SyncChannelClient((workerData as { channel: SyncChannelWorkerEnd }).channel);
 const runtime: WorkerRuntime = {
-  client: new SyncChannelClient((workerData as { channel: SyncChannelWorkerEnd }).channel),
+  client,
   nextId: 1,
   ids: new WeakMap(),
   watches: new Map(),
   mirroring: false,
   taskNodeId: 0,
   refIds: new ShortIds(),
+  nodeRefs: new WorkerNodeRefs((message) => client.post(message)),
 };
 setWorkerRuntime(runtime);
 
 // Loaded after the runtime exists: the public entry installs the bridge for this thread.
-const { runTask, settleWatch } = await import("./worker-tasks.ts");
+const { runTask, settleWatch, skipTask } = await import("./worker-tasks.ts");
 await import("../index.ts");
 
 // The source-mode bootstrap registered tsx already (worker-bootstrap.mjs).
@@ -97,7 +100,10 @@ async function drainTasks(): Promise<void> {
       for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
         task.ref = refs.resolve(task.refId, task.ref);
         // Claimed just before it runs: until then the main thread may give it to another worker.
-        if (!claimTask(claims, task.claim, task.taskId)) continue;
+        if (!claimTask(claims, task.claim, task.taskId)) {
+          skipTask(runtime, task);
+          continue;
+        }
         // Awaited even when it finished synchronously: microtasks (the worker's own promises) run between tasks.
         await runTask(runtime, task, importUserModule);
         if (performance.now() - heldSince > MAX_LOOP_HOLD_MS) {

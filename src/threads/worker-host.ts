@@ -69,6 +69,12 @@ export class WorkerHost {
   #nextId = -1;
   readonly #idsOf = new WeakMap<TreeNode, number>();
   readonly #taskRefs = new Map<number, number>();
+  /**
+   * Per id: the times it was sent to the worker outside a task's ancestry (as an argument or a
+   * layer), plus one if the worker created it, not yet covered by a release from the worker.
+   * An id is forgotten once this and its task count are both zero (see worker-node-refs.ts).
+   */
+  readonly #sent = new Map<number, number>();
   /** Short ids of the functions this worker is sent tasks of. */
   readonly refIds = new ShortIds<FunctionRef>();
   /** Functions the worker calls, by the short ids it gives them. */
@@ -129,9 +135,41 @@ export class WorkerHost {
       if (count > 0) this.#taskRefs.set(id, count);
       else {
         this.#taskRefs.delete(id);
-        this.#nodes.delete(id);
+        if (!this.#sent.has(id)) this.#nodes.delete(id);
       }
     }
+  }
+
+  /** How many nodes the worker can currently name (for tests of their release). */
+  get trackedNodes(): number {
+    return this.#nodes.size;
+  }
+
+  /** Registers `node` for a message to the worker that names it outside a task's ancestry. */
+  #nameInMessage(node: TreeNode): number {
+    const id = this.register(node);
+    this.#sent.set(id, (this.#sent.get(id) ?? 0) + 1);
+    return id;
+  }
+
+  /** Undoes the counting of encodeArgs for arguments whose message could not be posted. */
+  unsend(encodedArgs: unknown[]): void {
+    for (const arg of encodedArgs) {
+      if (arg !== null && typeof arg === "object" && "__promisingHandle" in arg) {
+        this.#released((arg as HandleArg).__promisingHandle, 1);
+      }
+    }
+  }
+
+  /** The worker covered `count` occurrences of `id`: forget it when nothing else needs it. */
+  #released(id: number, count: number): void {
+    const left = (this.#sent.get(id) ?? 0) - count;
+    if (left > 0) {
+      this.#sent.set(id, left);
+      return;
+    }
+    this.#sent.delete(id);
+    if (!this.#taskRefs.has(id)) this.#nodes.delete(id);
   }
 
   /** Acquires `node` and describes it for the worker's copy of the task's ancestry. */
@@ -160,7 +198,7 @@ export class WorkerHost {
   encodeArgs(args: unknown[]): unknown[] {
     return args.map((arg) =>
       arg instanceof PromisingPromise
-        ? ({ __promisingHandle: this.register(arg), namespace: arg.namespace } satisfies HandleArg)
+        ? ({ __promisingHandle: this.#nameInMessage(arg), namespace: arg.namespace } satisfies HandleArg)
         : arg,
     );
   }
@@ -204,6 +242,7 @@ export class WorkerHost {
           post.id,
           new PromisingPromise(thenable, { parent: this.node(post.parentId) as never }),
         );
+        this.#sent.set(post.id, 1);
         return;
       }
       case "resolve": {
@@ -219,7 +258,9 @@ export class WorkerHost {
         this.#watch(post.id);
         return;
       case "release":
-        for (const id of post.ids) this.#nodes.delete(id);
+        for (let index = 0; index < post.ids.length; index++) {
+          this.#released(post.ids[index]!, post.counts[index]!);
+        }
         return;
     }
   }
@@ -262,7 +303,7 @@ export class WorkerHost {
       const layer = await node.unpackOnce();
       if ("value" in layer) return { value: layer.value } satisfies LayerAnswer;
       return {
-        handle: this.register(layer.promise),
+        handle: this.#nameInMessage(layer.promise),
         namespace: layer.promise.namespace,
       } satisfies LayerAnswer;
     } finally {
@@ -322,6 +363,7 @@ export class WorkerHost {
   #adopt(id: number, node: TreeNode): void {
     this.#nodes.set(id, node);
     this.#idsOf.set(node, id);
+    this.#sent.set(id, 1);
   }
 
   #watch(id: number): void {

@@ -6,6 +6,7 @@ import type { FunctionRef } from "./function-registry.ts";
 import type { ShortIds } from "./short-ids.ts";
 import type { SyncChannelClient } from "./sync-channel.ts";
 import type { OutcomeThenable } from "./worker-host.ts";
+import type { WorkerNodeRefs } from "./worker-node-refs.ts";
 
 export interface WorkerRuntime {
   readonly client: SyncChannelClient;
@@ -21,6 +22,8 @@ export interface WorkerRuntime {
   taskNodeId: number;
   /** Short ids for the functions this worker has called through the main thread. */
   readonly refIds: ShortIds<FunctionRef>;
+  /** Local nodes standing for main-thread ones, and their release. */
+  readonly nodeRefs: WorkerNodeRefs;
 }
 
 const kRuntime = Symbol.for("promising-ts.worker-runtime");

@@ -12,7 +12,7 @@ import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, lookupFunction } from "./function-registry.ts";
 import type { Outcome, SettledMessage, TaskMessage, WorkerPost } from "./protocol.ts";
-import { decodeArg, makeHandle } from "./worker-bridge.ts";
+import { decodeArg, isHandleArg, makeHandle } from "./worker-bridge.ts";
 import type { WorkerRuntime } from "./worker-runtime.ts";
 
 interface Identity {
@@ -28,6 +28,11 @@ export function settleWatch(runtime: WorkerRuntime, message: SettledMessage): vo
   if ("layer" in outcome) return;
   if (outcome.ok) watch.settle(true, outcome.value);
   else watch.settle(false, decodeThrown(outcome.error));
+}
+
+/** A task another thread runs: the promises among its arguments were received all the same. */
+export function skipTask(runtime: WorkerRuntime, task: TaskMessage): void {
+  for (const arg of task.args) if (isHandleArg(arg)) runtime.nodeRefs.receivedUnused(arg.__promisingHandle);
 }
 
 export async function runTask(
@@ -95,7 +100,8 @@ function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
   try {
     for (const info of task.ancestors) {
       if (info.isPromise) {
-        parent = makeHandle(runtime, info.id, info.namespace, parent);
+        // Not counted: the main thread holds a task's ancestors for as long as the task runs.
+        parent = makeHandle(runtime, info.id, info.namespace, parent, false);
       } else {
         const context: PromisingContext = new PromisingContext({
           namespace: info.namespace,
@@ -144,12 +150,15 @@ function encodeResult(runtime: WorkerRuntime, value: unknown, node: TreeNode): O
   if (isThenable(value)) {
     const id = runtime.nextId++;
     runtime.client.post({ op: "wrap", id, parentId: runtime.ids.get(node) ?? runtime.taskNodeId });
+    runtime.nodeRefs.received(id);
     const report = (outcome: Outcome) => {
       try {
         runtime.client.post({ op: "resolve", id, outcome });
       } catch (error) {
         runtime.client.post({ op: "resolve", id, outcome: { ok: false, error: encodeThrown(error) } });
       }
+      // Nothing here refers to the wrapped promise: it is the task's layer on the main thread.
+      runtime.nodeRefs.releaseUnheld(id);
     };
     value.then(
       (result) => report({ ok: true, value: result }),
