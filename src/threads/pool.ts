@@ -76,6 +76,10 @@ class Slot {
   /** Tasks sent to this worker and not finished, in the order they were sent. */
   readonly inFlight = new Map<number, InFlight>();
   idleTimer: NodeJS.Timeout | null = null;
+  /** Blocked for at least BLOCKED_GRACE_MS: it no longer counts against `maxThreads`. */
+  blockedLong = false;
+  /** Sets `blockedLong` once the worker has been blocked for BLOCKED_GRACE_MS. */
+  graceTimer: NodeJS.Timeout | null = null;
   exited = false;
   constructor(
     readonly worker: Worker,
@@ -95,6 +99,14 @@ class Slot {
  * lets the main thread post many tasks in one message.
  */
 const PREFETCH_DEPTH = 32;
+
+/**
+ * How long a worker must stay blocked before it stops counting against `maxThreads` (so the pool
+ * may start another worker in its place). Most `.sync()` calls are answered by the main thread
+ * well within this; starting a worker for each of them would only make the pool thrash. One
+ * that waits on queued pool work (starvation) or on slow I/O gets a worker after it.
+ */
+const BLOCKED_GRACE_MS = 10;
 
 const OPTION_KEYS = ["maxThreads", "minThreads", "idleTimeoutMs", "resourceLimits", "execArgv"];
 
@@ -229,10 +241,10 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     return `ThreadPool(maxThreads=${this.maxThreads}, threads=${this.#slots.size})`;
   }
 
-  /** Workers running a task and not blocked: the ones `maxThreads` limits. */
+  /** Workers running a task and not blocked (for longer than the grace): the ones `maxThreads` limits. */
   #running(): number {
     let running = 0;
-    for (const slot of this.#slots) if (slot.busy && !slot.host.blocked) running++;
+    for (const slot of this.#slots) if (slot.busy && !(slot.host.blocked && slot.blockedLong)) running++;
     return running;
   }
 
@@ -276,16 +288,16 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
   #takeBackForIdleWorkers(): void {
     if (this.#idle.length === 0 || this.#running() >= this.maxThreads) return;
     for (const slot of this.#slots) {
-      if (slot.inFlight.size > 1 && !slot.host.blocked)
-        this.#takeBack(slot, Math.floor(slot.inFlight.size / 2));
+      if (slot.inFlight.size > 1) this.#takeBack(slot, Math.floor(slot.inFlight.size / 2));
     }
   }
 
-  /** Moves up to `limit` of a worker's unclaimed tasks, the last sent first, back to the front of the queue. */
-  #takeBack(slot: Slot, limit: number): void {
+  /** Moves up to `limit` of a worker's unclaimed tasks (those `which` selects), the last sent first, back to the front of the queue. */
+  #takeBack(slot: Slot, limit: number, which?: (task: PoolTask) => boolean): void {
     const taken: PoolTask[] = [];
     for (const entry of [...slot.inFlight.values()].reverse()) {
       if (taken.length >= limit) break;
+      if (which !== undefined && !which(entry.task)) continue;
       if (!slot.claims.reclaim(entry.claim, entry.seq)) continue;
       slot.inFlight.delete(entry.seq);
       slot.host.releaseAll(entry.nodes);
@@ -304,17 +316,41 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
   }
 
   /**
-   * A worker started or stopped blocking. The tasks sent ahead to a blocked one go to others,
-   * and the work it waits for goes first: running it is what unblocks the worker, whereas
-   * giving the next worker another task that blocks would only make the pool grow.
+   * A worker started or stopped blocking. The work it waits for goes first (taken back if it was
+   * sent ahead to this very worker): running it is what unblocks the worker, whereas giving the
+   * next worker another task that blocks would only make the pool grow. Only if the block lasts
+   * BLOCKED_GRACE_MS do its other tasks go to other workers and does it stop counting against
+   * `maxThreads`; shorter blocks (most `.sync()` calls) leave the rest as it is.
    */
   #blockedChanged(slot: Slot): void {
-    const awaited = slot.host.blockedNode;
-    if (awaited !== null && !slot.exited) {
-      this.#takeBack(slot, Number.POSITIVE_INFINITY);
-      if (!this.#queue.moveToFront((task) => task.promise === awaited))
-        this.#queue.moveToFront((task) => task.promise._parent === awaited);
+    if (slot.graceTimer !== null) {
+      clearTimeout(slot.graceTimer);
+      slot.graceTimer = null;
     }
+    const awaited = slot.host.blockedNode;
+    slot.blockedLong = false;
+    if (slot.host.blocked && !slot.exited) {
+      slot.graceTimer = setTimeout(() => this.#blockedLong(slot), BLOCKED_GRACE_MS);
+      slot.graceTimer.unref();
+      if (awaited !== null) {
+        this.#takeBack(
+          slot,
+          Number.POSITIVE_INFINITY,
+          (task) => task.promise === awaited || task.promise._parent === awaited,
+        );
+        if (!this.#queue.moveToFront((task) => task.promise === awaited))
+          this.#queue.moveToFront((task) => task.promise._parent === awaited);
+      }
+    }
+    this.#dispatch();
+  }
+
+  /** A worker has been blocked for BLOCKED_GRACE_MS: its tasks sent ahead go elsewhere, and the pool may grow. */
+  #blockedLong(slot: Slot): void {
+    slot.graceTimer = null;
+    if (!slot.host.blocked || slot.exited) return;
+    slot.blockedLong = true;
+    this.#takeBack(slot, Number.POSITIVE_INFINITY);
     this.#dispatch();
   }
 
@@ -475,6 +511,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     slot.exited = true;
     this.#slots.delete(slot);
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    if (slot.graceTimer !== null) clearTimeout(slot.graceTimer);
     slot.server.close();
     for (const { task } of slot.inFlight.values()) {
       task.outcome.settle(false, new PromisingError(`${this} was closed while ${task.name} was running.`));
@@ -491,6 +528,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     const index = this.#idle.indexOf(slot);
     if (index >= 0) this.#idle.splice(index, 1);
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    if (slot.graceTimer !== null) clearTimeout(slot.graceTimer);
     slot.server.close();
     // Tasks it never claimed run elsewhere; only the one it was running fails.
     const requeued: PoolTask[] = [];
