@@ -402,7 +402,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     const host = new WorkerHost(
       worker,
       () => this.#blockedChanged(slot),
-      (taskId, outcome) => this.#finish(slot, taskId, outcome),
+      (taskId, outcome, kept) => this.#finish(slot, taskId, outcome, kept),
       () => claims.notifyPosted(),
     );
     const server = serveSyncChannel(channel.mainEnd, host.onRequest, { onPost: host.onPost });
@@ -474,9 +474,10 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     if (!slot.busy) this.#parkIdle(slot);
   }
 
-  #finish(slot: Slot, taskId: number, outcome: Outcome): void {
+  #finish(slot: Slot, taskId: number, outcome: Outcome, kept: boolean): void {
     const entry = slot.inFlight.get(taskId);
     if (entry === undefined) return;
+    if (kept) slot.host.keptByWorker(entry.nodes[entry.nodes.length - 1]!);
     slot.inFlight.delete(taskId);
     slot.claims.release(entry.claim);
     const decoded = slot.host.decode(outcome);

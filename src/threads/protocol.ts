@@ -80,7 +80,13 @@ export type WorkerPost =
     }
   | { readonly op: "wrap"; readonly id: number; readonly parentId: number }
   | { readonly op: "resolve"; readonly id: number; readonly outcome: Outcome }
-  | { readonly op: "done"; readonly taskId: number; readonly outcome: Outcome }
+  | {
+      readonly op: "done";
+      readonly taskId: number;
+      readonly outcome: Outcome;
+      /** The worker keeps the stand-in of the task's promise: keep its id until the worker releases it. */
+      readonly kept?: true;
+    }
   | { readonly op: "watch"; readonly id: number }
   /** The worker no longer refers to these ids; `counts[i]` occurrences of `ids[i]` are covered (see worker-node-refs.ts). */
   | { readonly op: "release"; readonly ids: number[]; readonly counts: number[] };

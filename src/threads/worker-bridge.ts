@@ -61,6 +61,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     createDefaultPool: () => new ThreadPool({ maxThreads: 1 }),
     isBlockingAllowed: () => true,
     blockOn(node, mode, timeoutMs) {
+      runtime.taskTouched = true;
       const what = mode === "full" ? "sync()" : "unpackOnceSync()";
       const id = remoteIdOrThrow(node, what);
       // A value crosses once per thread: later calls return the same object (SPEC 4.9).
@@ -88,6 +89,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       return makeHandle(runtime, layer.handle, layer.namespace, null, true);
     },
     awaitChildrenSync(node, recursively, timeoutMs) {
+      runtime.taskTouched = true;
       request(
         { op: "awaitChildren", id: remoteIdOrThrow(node, "awaitChildrenSync()"), recursively },
         timeoutMs,
@@ -104,6 +106,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     isPoolWorker: () => true,
     registerFunction,
     interceptCall(origin, thisArg, args) {
+      runtime.taskTouched = true;
       const { identity, options, namespace, original } = origin as CallOrigin;
       const ref = identity.ref as FunctionRef | null;
       if (ref === null) {
@@ -136,6 +139,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       return makeHandle(runtime, id, namespace, parent, true);
     },
     onContextCreated(node, options) {
+      runtime.taskTouched = true;
       if (runtime.mirroring) return;
       const id = runtime.nextId++;
       runtime.ids.set(node, id);
@@ -212,11 +216,29 @@ export function makeHandle(
   occurrence: boolean,
 ): PromisingPromise<unknown> {
   if (occurrence) runtime.nodeRefs.received(id);
+  if (id === runtime.taskNodeId && runtime.taskNode !== null) {
+    if (occurrence) runtime.taskTouched = true;
+    return runtime.taskNode as PromisingPromise<unknown>;
+  }
   const known = runtime.nodeRefs.get(id);
   if (known instanceof PromisingPromise) return known;
   const handle = createDeferredPromiseFor(new RemoteOutcome(runtime, id), parent, namespace);
   runtime.ids.set(handle, id);
   runtime.nodeRefs.remember(id, handle);
+  return handle;
+}
+
+/** The stand-in of the running task's own promise (see endTask in worker-tasks.ts). */
+export function makeTaskHandle(
+  runtime: WorkerRuntime,
+  id: number,
+  namespace: string | null,
+  parent: TreeNode | null,
+): PromisingPromise<unknown> {
+  const known = runtime.nodeRefs.get(id);
+  if (known instanceof PromisingPromise) return known;
+  const handle = createDeferredPromiseFor(new RemoteOutcome(runtime, id), parent, namespace);
+  runtime.ids.set(handle, id);
   return handle;
 }
 

@@ -22,6 +22,8 @@ const runtime: WorkerRuntime = {
   watches: new Map(),
   mirroring: false,
   taskNodeId: 0,
+  taskNode: null,
+  taskTouched: false,
   refIds: new ShortIds(),
   nodeRefs: new WorkerNodeRefs((message) => client.post(message)),
 };

@@ -101,7 +101,7 @@ export class WorkerHost {
   constructor(
     private readonly worker: Worker,
     private readonly onBlockedChange: () => void,
-    private readonly onTaskDone: (taskId: number, outcome: Outcome) => void,
+    private readonly onTaskDone: (taskId: number, outcome: Outcome, kept: boolean) => void,
     /** Called after each message posted to the worker (wakes it if it waits; see task-claims.ts). */
     private readonly onPosted: () => void = () => {},
   ) {}
@@ -143,6 +143,11 @@ export class WorkerHost {
   /** How many nodes the worker can currently name (for tests of their release). */
   get trackedNodes(): number {
     return this.#nodes.size;
+  }
+
+  /** The worker keeps its stand-in of `id` beyond the task that named it: keep the id until it releases it. */
+  keptByWorker(id: number): void {
+    this.#sent.set(id, (this.#sent.get(id) ?? 0) + 1);
   }
 
   /** Registers `node` for a message to the worker that names it outside a task's ancestry. */
@@ -252,7 +257,7 @@ export class WorkerHost {
         return;
       }
       case "done":
-        this.onTaskDone(post.taskId, post.outcome);
+        this.onTaskDone(post.taskId, post.outcome, post.kept === true);
         return;
       case "watch":
         this.#watch(post.id);

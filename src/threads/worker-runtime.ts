@@ -2,6 +2,7 @@
  * State of a pool worker thread, kept on `globalThis` so every copy of the library loaded in
  * the worker (the ESM build, the CommonJS build, the sources) sees the same channel and ids.
  */
+import type { TreeNode } from "../core/tree.ts";
 import type { FunctionRef } from "./function-registry.ts";
 import type { ShortIds } from "./short-ids.ts";
 import type { SyncChannelClient } from "./sync-channel.ts";
@@ -20,6 +21,10 @@ export interface WorkerRuntime {
   mirroring: boolean;
   /** The id of the running task's promise (the parent of calls made outside any local context). */
   taskNodeId: number;
+  /** The running task's promise here, while it runs (remembered in `nodeRefs` only if `taskTouched`). */
+  taskNode: TreeNode | null;
+  /** Whether the running task used the bridge (made calls, entered contexts, blocked). */
+  taskTouched: boolean;
   /** Short ids for the functions this worker has called through the main thread. */
   readonly refIds: ShortIds<FunctionRef>;
   /** Local nodes standing for main-thread ones, and their release. */

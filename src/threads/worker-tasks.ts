@@ -12,7 +12,7 @@ import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, lookupFunction } from "./function-registry.ts";
 import type { Outcome, SettledMessage, TaskMessage, WorkerPost } from "./protocol.ts";
-import { decodeArg, isHandleArg, makeHandle } from "./worker-bridge.ts";
+import { decodeArg, isHandleArg, makeHandle, makeTaskHandle } from "./worker-bridge.ts";
 import type { WorkerRuntime } from "./worker-runtime.ts";
 
 interface Identity {
@@ -74,12 +74,14 @@ export async function runTask(
   } catch (error) {
     outcome = { ok: false, error: encodeThrown(error) };
   }
+  const kept = endTask(runtime) ? (true as const) : undefined;
   try {
-    post({ op: "done", taskId: task.taskId, outcome });
+    post({ op: "done", taskId: task.taskId, outcome, kept });
   } catch (error) {
     post({
       op: "done",
       taskId: task.taskId,
+      kept,
       outcome: {
         ok: false,
         error: encodeThrown(
@@ -97,8 +99,10 @@ export async function runTask(
 function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
   let parent: TreeNode | null = null;
   runtime.mirroring = true;
+  const last = task.ancestors.length - 1;
   try {
-    for (const info of task.ancestors) {
+    for (let index = 0; index < last; index++) {
+      const info = task.ancestors[index]!;
       if (info.isPromise) {
         // Not counted: the main thread holds a task's ancestors for as long as the task runs.
         parent = makeHandle(runtime, info.id, info.namespace, parent, false);
@@ -114,8 +118,27 @@ function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
   } finally {
     runtime.mirroring = false;
   }
-  runtime.taskNodeId = task.ancestors[task.ancestors.length - 1]!.id;
-  return parent!;
+  const own = task.ancestors[last]!;
+  runtime.taskNodeId = own.id;
+  runtime.taskTouched = false;
+  runtime.taskNode = makeTaskHandle(runtime, own.id, own.namespace, parent);
+  return runtime.taskNode;
+}
+
+/**
+ * After a task: its promise's stand-in is kept, and the main thread told to keep its id until
+ * this worker releases it, only if the task used the bridge (made calls, entered contexts,
+ * blocked): only then can a later message name that promise again (a call it made may pass it
+ * on), and identity must hold. Most tasks (pure functions) save a weak reference and a release.
+ */
+function endTask(runtime: WorkerRuntime): boolean {
+  const node = runtime.taskNode;
+  runtime.taskNode = null;
+  if (node === null || !runtime.taskTouched) return false;
+  // Counted like a message naming it: the main thread keeps the id until this worker releases it.
+  runtime.nodeRefs.received(runtime.taskNodeId);
+  runtime.nodeRefs.remember(runtime.taskNodeId, node);
+  return true;
 }
 
 function findPrototypeOwning(moduleNamespace: Record<string, unknown>, method: unknown): object | null {

@@ -7,7 +7,9 @@ import * as promising from "../../src/index.ts";
 import {
   asyncIdentityFn,
   contextsFn,
+  isKeptOwnFn,
   keepHandleFn,
+  passesOwnPromiseFn,
   returnsThenableFn,
   syncManyFn,
   syncOnArgFn,
@@ -57,6 +59,12 @@ describe("main-thread nodes named by a worker", () => {
       await workerGcFn.with(on)();
     }
     expect(await useKeptHandleFn.with(on)()).toBe(42);
+  });
+
+  it("a task's own promise, kept by the task and passed to a later task on the same worker, is the same object there", async () => {
+    // Single worker: the child runs after its parent's task has ended, on the same thread.
+    expect(await passesOwnPromiseFn.with(on)()).toBe(true);
+    expect(isKeptOwnFn).toBeDefined();
   });
 
   it("contexts entered and thenables returned in a worker are released too", {
