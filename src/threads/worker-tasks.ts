@@ -174,6 +174,9 @@ function encodeResult(runtime: WorkerRuntime, value: unknown, node: TreeNode): O
     const id = runtime.nextId++;
     runtime.client.post({ op: "wrap", id, parentId: runtime.ids.get(node) ?? runtime.taskNodeId });
     runtime.nodeRefs.received(id);
+    // Its continuation may run after the task and call promising functions with the task's
+    // promise as their parent: the main thread must keep that id (see endTask).
+    runtime.taskTouched = true;
     const report = (outcome: Outcome) => {
       try {
         runtime.client.post({ op: "resolve", id, outcome });

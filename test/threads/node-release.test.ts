@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
 import {
   asyncIdentityFn,
+  callsAfterReturningFn,
   contextsFn,
   isKeptOwnFn,
   keepHandleFn,
@@ -65,6 +66,11 @@ describe("main-thread nodes named by a worker", () => {
     // Single worker: the child runs after its parent's task has ended, on the same thread.
     expect(await passesOwnPromiseFn.with(on)()).toBe(true);
     expect(isKeptOwnFn).toBeDefined();
+  });
+
+  it("a pool function's returned promise can call promising functions after its task has ended", async () => {
+    // The continuation runs in a worker timer, with the task's promise still its active parent.
+    expect(await callsAfterReturningFn.with(on)(5)).toEqual([5, "Promise(callsAfterReturning, pending)"]);
   });
 
   it("contexts entered and thenables returned in a worker are released too", {
