@@ -76,9 +76,11 @@ class Slot {
   /** Tasks sent to this worker and not finished, in the order they were sent. */
   readonly inFlight = new Map<number, InFlight>();
   idleTimer: NodeJS.Timeout | null = null;
+  /** When the worker last started blocking (performance.now()). */
+  blockedAt = 0;
   /** Blocked for at least BLOCKED_GRACE_MS: it no longer counts against `maxThreads`. */
   blockedLong = false;
-  /** Sets `blockedLong` once the worker has been blocked for BLOCKED_GRACE_MS. */
+  /** Sets `blockedLong` at the end of the grace; armed only while work waits (see #armGraceTimers). */
   graceTimer: NodeJS.Timeout | null = null;
   exited = false;
   constructor(
@@ -279,6 +281,23 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       }
     }
     for (const [slot, sent] of batches) this.#post(slot, sent);
+    this.#armGraceTimers();
+  }
+
+  /**
+   * A blocked worker's grace only needs a timer while work waits that a new worker could take
+   * (queued, or sent ahead to it): most blocks end with nothing waiting, and then cost no timer.
+   */
+  #armGraceTimers(): void {
+    let now = 0;
+    for (const slot of this.#slots) {
+      if (!slot.host.blocked || slot.blockedLong || slot.graceTimer !== null || slot.exited) continue;
+      if (this.#queue.length === 0 && slot.inFlight.size <= 1) continue;
+      now ||= performance.now();
+      const left = Math.max(1, BLOCKED_GRACE_MS - (now - slot.blockedAt));
+      slot.graceTimer = setTimeout(() => this.#blockedLong(slot), left);
+      slot.graceTimer.unref();
+    }
   }
 
   /**
@@ -330,8 +349,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     const awaited = slot.host.blockedNode;
     slot.blockedLong = false;
     if (slot.host.blocked && !slot.exited) {
-      slot.graceTimer = setTimeout(() => this.#blockedLong(slot), BLOCKED_GRACE_MS);
-      slot.graceTimer.unref();
+      slot.blockedAt = performance.now();
       if (awaited !== null) {
         this.#takeBack(
           slot,
