@@ -345,18 +345,8 @@ function scheduleIfEager(promise: PromisingPromise<unknown>): void {
   if (promise._flags & START_SOON) {
     promise._flags |= FULL_REQUESTED;
     promise._state = QUEUED;
-    scheduleStart(promise);
+    scheduleJobInCallerContext(promise);
   }
-}
-
-/**
- * Queues the start of `promise`. Work that runs here keeps the async context of this call
- * (creation for eager promises, first consumption for deferred ones), so other libraries'
- * AsyncLocalStorage values reach it; pool work runs on a worker and needs none.
- */
-function scheduleStart(promise: PromisingPromise<unknown>): void {
-  if ((promise._flags & KIND_MASK) === WORK_POOL << KIND_SHIFT) scheduleJob(promise);
-  else scheduleJobInCallerContext(promise);
 }
 
 function initFromCall(
@@ -485,7 +475,7 @@ export function createDeferredPromiseFor(
 function ensureStarted(promise: PromisingPromise<unknown>): void {
   if (promise._state === DEFERRED) {
     promise._state = QUEUED;
-    scheduleStart(promise);
+    scheduleJobInCallerContext(promise);
   }
 }
 

@@ -28,9 +28,11 @@ export function scheduleJob(job: Job): void {
 }
 
 /**
- * Like scheduleJob, for a job that runs user code: it runs in the async context of this call,
- * so AsyncLocalStorage values of other libraries (request ids, tracing spans) set by the
- * caller are what the work sees, as `asyncio.create_task` copies contextvars in Python.
+ * Like scheduleJob, for a job that runs user code (a promise's start): it runs in the async
+ * context of this call (a promise's creation if eager, its first consumption if deferred), so
+ * AsyncLocalStorage values of other libraries (request ids, tracing spans) set by the caller
+ * are what the work sees, as `asyncio.create_task` copies contextvars in Python. A pool task
+ * keeps that context for the calls its worker makes back (threads/task-context.ts).
  */
 export function scheduleJobInCallerContext(job: Job): void {
   queue.push(job);

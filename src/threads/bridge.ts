@@ -10,6 +10,7 @@ import type { TreeNode } from "../core/tree.ts";
 import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import { ThreadPool } from "./pool.ts";
+import { rememberTaskContext } from "./task-context.ts";
 import { createWorkerBridge, encodeThis } from "./worker-bridge.ts";
 import { OutcomeThenable } from "./worker-host.ts";
 import { getWorkerRuntime } from "./worker-runtime.ts";
@@ -36,6 +37,8 @@ const mainThreadBridge: ThreadBridge = {
     const node = promise as TreeNode;
     loopDefaultPool ??= new ThreadPool();
     const pool = (node._pool as ThreadPool | null) ?? loopDefaultPool;
+    // Runs in the async context that started the promise (core/promise.ts, scheduleStart).
+    rememberTaskContext(node);
     const outcome = new OutcomeThenable();
     pool._run({
       promise: node,

@@ -23,6 +23,7 @@ import type {
 } from "./protocol.ts";
 import { ShortIdNames, ShortIds } from "./short-ids.ts";
 import { LaterAnswer } from "./sync-channel.ts";
+import { runInTaskContext } from "./task-context.ts";
 
 type CallableWrapper = ((...args: unknown[]) => unknown) & {
   with(options: Record<string, unknown>): (...args: unknown[]) => unknown;
@@ -353,7 +354,12 @@ export class WorkerHost {
       });
     }
     const thisArg = decodeThis(self, identity!.home);
-    return callFromAnotherThread(wrapper, options, parent, thisArg, this.#decodeArgs(args)) as TreeNode;
+    const decodedArgs = this.#decodeArgs(args);
+    // Created (and, if eager, started) in the async context of the pool task that made the call.
+    return runInTaskContext(
+      parent,
+      () => callFromAnotherThread(wrapper, options, parent, thisArg, decodedArgs) as TreeNode,
+    );
   }
 
   #decodeArgs(args: unknown[]): unknown[] {
