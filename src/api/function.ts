@@ -291,7 +291,7 @@ Object.defineProperties(PromisingFunction.prototype, {
 export function callFromAnotherThread(
   wrapper: unknown,
   overrides: Readonly<Record<string, unknown>>,
-  parent: TreeNode,
+  parent: TreeNode | null,
   thisArg: unknown,
   args: unknown[],
 ): unknown {

@@ -57,6 +57,9 @@ export type Outcome =
   | { readonly ok: false; readonly error: TransferredValue }
   | { readonly layer: number };
 
+/** `parentId` of a call made with an explicit `parent: null` (no node has id 0). */
+export const ROOT_ID = 0;
+
 /** Fire-and-forget messages from the worker. */
 export type WorkerPost =
   | {
@@ -70,7 +73,10 @@ export type WorkerPost =
       /** Absent: no `this`. */
       readonly self?: ThisTransfer;
       readonly args: unknown[];
+      /** The main-thread parent; ROOT_ID for an explicit `parent: null`. */
       readonly parentId: number;
+      /** The node of the task that made the call: its async context applies if `parentId` is under no task. */
+      readonly contextId: number;
     }
   | {
       readonly op: "context";

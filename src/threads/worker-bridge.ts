@@ -15,7 +15,14 @@ import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import { encodeOptions } from "./option-transfer.ts";
 import { ThreadPool } from "./pool.ts";
-import type { HandleArg, LayerAnswer, ThisTransfer, WorkerPost, WorkerRequest } from "./protocol.ts";
+import {
+  type HandleArg,
+  type LayerAnswer,
+  ROOT_ID,
+  type ThisTransfer,
+  type WorkerPost,
+  type WorkerRequest,
+} from "./protocol.ts";
 import { OutcomeThenable } from "./worker-host.ts";
 import type { WorkerRuntime } from "./worker-runtime.ts";
 
@@ -115,7 +122,9 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
             "could not be located, so the main thread cannot run it. Define it at the top level of a module.",
         );
       }
-      const parent = activeNode();
+      const active = activeNode();
+      // An explicit parent wins, as on the main thread; `null` makes a root there.
+      const parent = options.parent === undefined ? active : (options.parent as TreeNode | null);
       const id = runtime.nextId++;
       const name = runtime.refIds.name(ref);
       const crossing = encodedOptions(options, poolRef);
@@ -129,7 +138,8 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
           options: crossing,
           self: self.mode === "none" ? undefined : self,
           args: args.map((arg) => encodeArg(runtime, arg)),
-          parentId: remoteIdOf(parent),
+          parentId: parent === null ? ROOT_ID : remoteIdOf(parent),
+          contextId: remoteIdOf(active),
         });
       } catch (error) {
         // The main thread never learned the short id from this call: the next one names it in full.
@@ -144,7 +154,8 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       const id = runtime.nextId++;
       runtime.ids.set(node, id);
       const crossing = encodeOptions(options, poolRef) as Record<string, never>;
-      post({ op: "context", id, parentId: remoteIdOf(node._parent), options: crossing });
+      const parentId = node._parent === null ? ROOT_ID : remoteIdOf(node._parent);
+      post({ op: "context", id, parentId, options: crossing });
       runtime.nodeRefs.received(id);
       runtime.nodeRefs.remember(id, node);
     },

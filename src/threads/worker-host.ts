@@ -11,15 +11,16 @@ import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, type FunctionRef, lookupFunction } from "./function-registry.ts";
 import { decodeOptions } from "./option-transfer.ts";
-import type {
-  AncestorInfo,
-  HandleArg,
-  LayerAnswer,
-  MainToWorker,
-  Outcome,
-  ThisTransfer,
-  WorkerPost,
-  WorkerRequest,
+import {
+  type AncestorInfo,
+  type HandleArg,
+  type LayerAnswer,
+  type MainToWorker,
+  type Outcome,
+  ROOT_ID,
+  type ThisTransfer,
+  type WorkerPost,
+  type WorkerRequest,
 } from "./protocol.ts";
 import { ShortIdNames, ShortIds } from "./short-ids.ts";
 import { LaterAnswer } from "./sync-channel.ts";
@@ -231,14 +232,18 @@ export class WorkerHost {
             post.options === undefined ? NO_OPTIONS : decodeOptions(post.options),
             post.self ?? NO_THIS,
             post.args,
-            this.node(post.parentId),
+            post.parentId === ROOT_ID ? null : this.node(post.parentId),
+            this.#nodes.get(post.contextId) ?? null,
           ),
         );
         return;
       case "context":
         this.#adopt(
           post.id,
-          new PromisingContext({ ...decodeOptions(post.options), parent: this.node(post.parentId) as never }),
+          new PromisingContext({
+            ...decodeOptions(post.options),
+            parent: (post.parentId === ROOT_ID ? null : this.node(post.parentId)) as never,
+          }),
         );
         return;
       case "wrap": {
@@ -335,7 +340,9 @@ export class WorkerHost {
     options: Record<string, unknown>,
     self: ThisTransfer,
     args: unknown[],
-    parent: TreeNode,
+    parent: TreeNode | null,
+    /** The task that made the call, for its async context when `parent` is under no task. */
+    contextNode: TreeNode | null,
   ): TreeNode {
     let identity = this.#identities.get(ref);
     if (identity === undefined) {
@@ -358,6 +365,7 @@ export class WorkerHost {
     // Created (and, if eager, started) in the async context of the pool task that made the call.
     return runInTaskContext(
       parent,
+      contextNode,
       () => callFromAnotherThread(wrapper, options, parent, thisArg, decodedArgs) as TreeNode,
     );
   }

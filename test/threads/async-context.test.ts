@@ -3,7 +3,13 @@
 // the async functions that worker calls see, for concurrent requests each its own.
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
-import { nestedPoolReadsRequestIdFn, poolReadsRequestIdFn, requestId } from "./fixtures/async-context.ts";
+import {
+  explicitParentsFn,
+  nestedPoolReadsRequestIdFn,
+  poolReadsRequestIdFn,
+  requestId,
+  rootContextFn,
+} from "./fixtures/async-context.ts";
 
 const pool = new promising.ThreadPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -32,5 +38,27 @@ describe("AsyncLocalStorage across the thread hop", () => {
 
   it("without a context the calls see none", { timeout: 60_000 }, async () => {
     expect(await poolReadsRequestIdFn.with(on)()).toEqual(["none", "none"]);
+  });
+});
+
+describe("an explicit parent in a worker's call", () => {
+  it("wins over the active promise, as on the main thread; parent: null makes a root there", {
+    timeout: 60_000,
+  }, async () => {
+    const where = await requestId.run("req", () => explicitParentsFn.with(on)());
+    expect(where).toEqual({
+      active: { parent: "Promise(explicitParents, pending)", requestId: "req" },
+      root: { parent: "null", requestId: "req" },
+      explicit: { parent: "PromisingContext(other)", requestId: "req" },
+    });
+  });
+
+  it("a context entered with parent: null in a worker is a root on the main thread", {
+    timeout: 60_000,
+  }, async () => {
+    expect(await rootContextFn.with(on)()).toEqual({
+      parent: "PromisingContext(detached)",
+      requestId: "none",
+    });
   });
 });
