@@ -470,6 +470,18 @@ export function createDeferredPromiseFor(
   return new PromisingPromise<unknown>(INTERNAL_WRAP as never);
 }
 
+/**
+ * @internal Settles a worker's stand-in for a main-thread promise with the outcome a blocking
+ * call just received, so that `done()`, `result()`, `toString()` and later consumers agree with
+ * what `.sync()` returned. The outcome was observed: the caller of `.sync()` got it.
+ */
+export function settleStandIn(promise: PromisingPromise<unknown>, ok: boolean, value: unknown): void {
+  if (promise._state >= FULFILLED) return;
+  promise._work = null;
+  observe(promise);
+  settle(promise, ok ? FULFILLED : REJECTED, value);
+}
+
 // ---- running ----
 
 function ensureStarted(promise: PromisingPromise<unknown>): void {

@@ -7,7 +7,7 @@
 import type { CallOrigin } from "../api/function.ts";
 import { activeNode } from "../core/active.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
-import { createDeferredPromiseFor, PromisingPromise } from "../core/promise.ts";
+import { createDeferredPromiseFor, PromisingPromise, settleStandIn } from "../core/promise.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
@@ -78,12 +78,15 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       try {
         answer = request({ op: "sync", id, mode }, timeoutMs, what);
       } catch (error) {
-        if (!(error instanceof TimeoutError))
+        if (!(error instanceof TimeoutError)) {
           outcomes.set(node, { ok: false, value: error, layerIsValue: true });
+          settleStandIn(node as PromisingPromise<unknown>, false, error);
+        }
         throw error;
       }
       if (mode === "full") {
         outcomes.set(node, { ok: true, value: answer, layerIsValue: false });
+        settleStandIn(node as PromisingPromise<unknown>, true, answer);
         return answer;
       }
       const layer = answer as LayerAnswer;
@@ -91,6 +94,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         // One level is the final value here, so it is also what sync() returns: keep one object.
         if (cached !== undefined) return unwrap(cached);
         outcomes.set(node, { ok: true, value: layer.value, layerIsValue: true });
+        settleStandIn(node as PromisingPromise<unknown>, true, layer.value);
         return layer.value;
       }
       return makeHandle(runtime, layer.handle, layer.namespace, null, true);
