@@ -482,6 +482,12 @@ export function settleStandIn(promise: PromisingPromise<unknown>, ok: boolean, v
   settle(promise, ok ? FULFILLED : REJECTED, value);
 }
 
+/** @internal The outcome of a settled promise without observing it (null while pending). */
+export function peekOutcome(promise: PromisingPromise<unknown>): { ok: boolean; value: unknown } | null {
+  if (promise._state < FULFILLED) return null;
+  return { ok: promise._state === FULFILLED, value: promise._result };
+}
+
 // ---- running ----
 
 function ensureStarted(promise: PromisingPromise<unknown>): void {

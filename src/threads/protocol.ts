@@ -100,7 +100,19 @@ export type WorkerPost =
 /** Blocking requests from the worker. */
 export type WorkerRequest =
   | { readonly op: "sync"; readonly id: number; readonly mode: "full" | "once" }
-  | { readonly op: "awaitChildren"; readonly id: number; readonly recursively: boolean };
+  | {
+      readonly op: "awaitChildren";
+      readonly id: number;
+      readonly recursively: boolean;
+      /** Promises the worker has pending stand-ins for among those children: answer their outcomes. */
+      readonly outcomesOf: number[];
+    };
+
+/**
+ * Answer to `awaitChildren`: per id of `outcomesOf`, its outcome, or null when it cannot cross
+ * (the stand-in then stays pending, and `.sync()` on it reports why).
+ */
+export type ChildOutcomes = (Outcome | null)[];
 
 /** Answer to a `once` request. */
 export type LayerAnswer =

@@ -9,13 +9,15 @@ import { activeNode } from "../core/active.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
 import { createDeferredPromiseFor, PromisingPromise, settleStandIn } from "../core/promise.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
-import type { TreeNode } from "../core/tree.ts";
+import { collectChildren, type TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
 import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
+import { decodeThrown } from "./error-transfer.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import { encodeOptions } from "./option-transfer.ts";
 import { ThreadPool } from "./pool.ts";
 import {
+  type ChildOutcomes,
   type HandleArg,
   type LayerAnswer,
   ROOT_ID,
@@ -101,11 +103,34 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     },
     awaitChildrenSync(node, recursively, timeoutMs) {
       runtime.taskTouched = true;
-      request(
-        { op: "awaitChildren", id: remoteIdOrThrow(node, "awaitChildrenSync()"), recursively },
+      // The children finish on the main thread; their stand-ins here learn their outcomes from
+      // the answer, so that done(), result() and collectRemainingChildren() agree afterwards.
+      const standIns: PromisingPromise<unknown>[] = [];
+      const outcomesOf: number[] = [];
+      for (const child of collectChildren(
+        node,
+        (candidate) => (candidate as PromisingPromise<unknown>).done(),
+        {
+          recursively,
+        },
+      )) {
+        const childId = runtime.ids.get(child);
+        if (childId === undefined || !(child instanceof PromisingPromise)) continue;
+        standIns.push(child);
+        outcomesOf.push(childId);
+      }
+      const answer = request(
+        { op: "awaitChildren", id: remoteIdOrThrow(node, "awaitChildrenSync()"), recursively, outcomesOf },
         timeoutMs,
         "awaitChildrenSync()",
-      );
+      ) as ChildOutcomes;
+      standIns.forEach((standIn, index) => {
+        const outcome = answer[index];
+        if (outcome === null || outcome === undefined || "layer" in outcome || outcomes.has(standIn)) return;
+        const value = outcome.ok ? outcome.value : decodeThrown(outcome.error);
+        outcomes.set(standIn, { ok: outcome.ok, value, layerIsValue: false });
+        settleStandIn(standIn, outcome.ok, value);
+      });
     },
     runOnPool() {
       return Promise.reject(

@@ -6,7 +6,7 @@ import type { Worker } from "node:worker_threads";
 import { callFromAnotherThread } from "../api/function.ts";
 import { PromisingContext } from "../core/context.ts";
 import { PromisingError } from "../core/errors.ts";
-import { PromisingPromise } from "../core/promise.ts";
+import { PromisingPromise, peekOutcome } from "../core/promise.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, type FunctionRef, lookupFunction } from "./function-registry.ts";
@@ -309,7 +309,7 @@ export class WorkerHost {
     try {
       if (request.op === "awaitChildren") {
         await node.awaitChildren({ recursively: request.recursively });
-        return undefined;
+        return request.outcomesOf.map((id) => this.#outcomeToSend(id));
       }
       const layer = await node.unpackOnce();
       if ("value" in layer) return { value: layer.value } satisfies LayerAnswer;
@@ -320,6 +320,22 @@ export class WorkerHost {
     } finally {
       if (this.#blockedOn === token) this.#setBlocked(0);
     }
+  }
+
+  /** The outcome of settled promise `id`, if it can cross to the worker (see ChildOutcomes). */
+  #outcomeToSend(id: number): Outcome | null {
+    const node = this.#nodes.get(id);
+    // Peeked, not observed: awaiting children does not count as observing their failures.
+    const outcome = node instanceof PromisingPromise ? peekOutcome(node) : null;
+    if (outcome === null) return null;
+    if (!outcome.ok) return { ok: false, error: encodeThrown(outcome.value) };
+    try {
+      // Checked here: one value that cannot cross must not fail the whole answer.
+      structuredClone(outcome.value);
+    } catch {
+      return null;
+    }
+    return { ok: true, value: outcome.value };
   }
 
   #setBlocked(token: number): void {
