@@ -5,7 +5,9 @@
  * One microtask drains a FIFO of jobs instead of one microtask per promise: on Node 20,
  * once AsyncLocalStorage is in use every `queueMicrotask` allocates an async resource, and a
  * fan-out of 100,000 children would pay that 100,000 times. Jobs queued while draining run
- * in the same drain, in order, iteratively (a 100,000-deep chain never recurses).
+ * in the same drain, in order, iteratively (a 100,000-deep chain never recurses). From Node 24
+ * a promise's start is one promise reaction of its own instead (see
+ * REACTIONS_CARRY_CONTEXT_CHEAPLY): still a microtask, never a recursion.
  */
 import { AsyncResource } from "node:async_hooks";
 

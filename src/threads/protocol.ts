@@ -118,3 +118,8 @@ export type ChildOutcomes = (Outcome | null)[];
 export type LayerAnswer =
   | { readonly value: unknown }
   | { readonly handle: number; readonly namespace: string | null };
+
+/** Whether an encoded argument stands for a promising Promise of the other thread. */
+export function isHandleArg(arg: unknown): arg is HandleArg {
+  return arg !== null && typeof arg === "object" && "__promisingHandle" in arg;
+}

@@ -19,6 +19,7 @@ import { ThreadPool } from "./pool.ts";
 import {
   type ChildOutcomes,
   type HandleArg,
+  isHandleArg,
   type LayerAnswer,
   ROOT_ID,
   type ThisTransfer,
@@ -294,10 +295,6 @@ function encodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
     if (id !== undefined) return { __promisingHandle: id, namespace: arg.namespace } satisfies HandleArg;
   }
   return arg;
-}
-
-export function isHandleArg(arg: unknown): arg is HandleArg {
-  return arg !== null && typeof arg === "object" && "__promisingHandle" in arg;
 }
 
 export function decodeArg(runtime: WorkerRuntime, arg: unknown): unknown {

@@ -14,6 +14,7 @@ import { decodeOptions } from "./option-transfer.ts";
 import {
   type AncestorInfo,
   type HandleArg,
+  isHandleArg,
   type LayerAnswer,
   type MainToWorker,
   type Outcome,
@@ -155,16 +156,14 @@ export class WorkerHost {
   /** Registers `node` for a message to the worker that names it outside a task's ancestry. */
   #nameInMessage(node: TreeNode): number {
     const id = this.register(node);
-    this.#sent.set(id, (this.#sent.get(id) ?? 0) + 1);
+    this.keptByWorker(id);
     return id;
   }
 
   /** Undoes the counting of encodeArgs for arguments whose message could not be posted. */
   unsend(encodedArgs: unknown[]): void {
     for (const arg of encodedArgs) {
-      if (arg !== null && typeof arg === "object" && "__promisingHandle" in arg) {
-        this.#released((arg as HandleArg).__promisingHandle, 1);
-      }
+      if (isHandleArg(arg)) this.#released(arg.__promisingHandle, 1);
     }
   }
 
@@ -387,11 +386,7 @@ export class WorkerHost {
   }
 
   #decodeArgs(args: unknown[]): unknown[] {
-    return args.map((arg) =>
-      arg !== null && typeof arg === "object" && "__promisingHandle" in arg
-        ? this.node((arg as HandleArg).__promisingHandle)
-        : arg,
-    );
+    return args.map((arg) => (isHandleArg(arg) ? this.node(arg.__promisingHandle) : arg));
   }
 
   /** Records a node the worker created under the worker's id. */

@@ -17,7 +17,8 @@
  *
  * Local nodes are held through WeakRefs; dead ones are found by a sweep whenever the table has
  * doubled since the last one (amortized O(1), no finalizer per node). Releases therefore come
- * in batches, and the main thread holds at most about twice what the worker still uses.
+ * in batches, after the worker's garbage collector has cleared the weak references (V8 does
+ * that in full collections only).
  */
 import type { TreeNode } from "../core/tree.ts";
 import type { WorkerPost } from "./protocol.ts";
@@ -71,10 +72,5 @@ export class WorkerNodeRefs {
     const counts = ids.map((id) => this.#received.get(id) ?? 0);
     for (const id of ids) this.#received.delete(id);
     this.post({ op: "release", ids, counts });
-  }
-
-  /** How many ids are remembered (for tests). */
-  get size(): number {
-    return this.#nodes.size;
   }
 }

@@ -11,8 +11,14 @@ import { PromisingPromise } from "../core/promise.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, lookupFunction } from "./function-registry.ts";
-import type { Outcome, SettledMessage, TaskMessage, WorkerPost } from "./protocol.ts";
-import { decodeArg, isHandleArg, makeHandle, makeTaskHandle } from "./worker-bridge.ts";
+import {
+  isHandleArg,
+  type Outcome,
+  type SettledMessage,
+  type TaskMessage,
+  type WorkerPost,
+} from "./protocol.ts";
+import { decodeArg, makeHandle, makeTaskHandle } from "./worker-bridge.ts";
 import type { WorkerRuntime } from "./worker-runtime.ts";
 
 interface Identity {
