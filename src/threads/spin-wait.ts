@@ -1,26 +1,36 @@
 /**
- * A short busy wait before a blocking `Atomics.wait`.
+ * A short busy wait before a blocking `Atomics.wait`, used where it pays.
  *
  * Waking a thread parked in `Atomics.wait` costs the waking thread 15 to 20 µs of CPU on the
  * machines this was measured on (a futex wake), about as much as the rest of a pool call. When
- * the answer usually comes within tens of microseconds (the main thread's next task for a worker
- * that just finished one, the answer to a `.sync()`), watching the shared word for a moment
- * catches it without any wake-up: the notify then finds no waiter and costs almost nothing.
- * One-at-a-time pool calls went from about 44 to 30 µs (bare `postMessage`: 30 µs). The cost is
- * at most that many microseconds of CPU each time a worker runs out of tasks or blocks.
+ * the answer comes within tens of microseconds (the next task of a caller awaiting one call at a
+ * time, the answer to a `.sync()`), watching the shared word for a moment catches it without a
+ * wake-up. When it does not (sparse calls, or a busy machine where the thread that answers is
+ * slow to run), watching only burns CPU that thread may need. So each site watches only while
+ * it pays: after a watch that caught nothing it parks straight away, until a park ends within
+ * the watch window (watching would have caught that one).
  * Used by task-claims.ts (an idle worker) and sync-channel.ts (a blocked worker).
  */
+export class SpinThenWait {
+  #worthIt = true;
 
-/** Watches `array[index]` for up to `microseconds`; true as soon as it is no longer `seen`. */
-export function spinUntilChanged(
-  array: Int32Array,
-  index: number,
-  seen: number,
-  microseconds: number,
-): boolean {
-  const until = performance.now() + microseconds / 1000;
-  do {
-    if (Atomics.load(array, index) !== seen) return true;
-  } while (performance.now() < until);
-  return false;
+  constructor(private readonly microseconds: number) {}
+
+  /**
+   * Returns once `array[index]` is no longer `seen` (true) or `timeoutMs` has passed (false),
+   * watching first for up to the window when that has been paying.
+   */
+  wait(array: Int32Array, index: number, seen: number, timeoutMs: number): boolean {
+    if (this.#worthIt) {
+      const until = performance.now() + this.microseconds / 1000;
+      do {
+        if (Atomics.load(array, index) !== seen) return true;
+      } while (performance.now() < until);
+      this.#worthIt = false;
+    }
+    const parkedAt = performance.now();
+    const changed = Atomics.wait(array, index, seen, timeoutMs) !== "timed-out";
+    if (changed && (performance.now() - parkedAt) * 1000 < this.microseconds) this.#worthIt = true;
+    return changed;
+  }
 }

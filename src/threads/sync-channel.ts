@@ -52,13 +52,13 @@ import {
   errorClassMap,
   type TransferredValue,
 } from "./error-transfer.ts";
-import { spinUntilChanged } from "./spin-wait.ts";
+import { SpinThenWait } from "./spin-wait.ts";
 
 /**
- * How long a blocked worker watches for its answer before parking: a main thread that is idle
+ * A blocked worker watches for its answer for up to 100 µs (spin-wait.ts): an idle main thread
  * answers a `.sync()` on quick work in 40 to 60 µs here, its own wake-up included.
  */
-const ANSWER_SPIN_US = 100;
+const answerWait = new SpinThenWait(100);
 
 /** Messages the serving side handles per 'message' event (see serveSyncChannel). */
 const DRAIN_PER_TURN = 256;
@@ -424,7 +424,6 @@ export class SyncChannelClient {
     this.#port.postMessage(Array.isArray(message) ? [REQUEST, message] : message);
     // Counted only once sent: the server counts the requests it receives.
     this.#seq = seq;
-    let watched = false;
     for (;;) {
       const answered = Atomics.load(state, ANSWERED);
       // ~seq: answered, then closed.
@@ -434,11 +433,6 @@ export class SyncChannelClient {
           "The sync channel was closed while a worker was waiting for an answer.",
         );
       }
-      // The answer often comes within microseconds: watch for it once before parking (spin-wait.ts).
-      if (!watched) {
-        watched = true;
-        if (spinUntilChanged(state, ANSWERED, answered, ANSWER_SPIN_US)) continue;
-      }
       let sliceMs = WAIT_SLICE_MS;
       if (deadline !== undefined) {
         const remainingMs = deadline - performance.now();
@@ -446,7 +440,7 @@ export class SyncChannelClient {
         if (remainingMs < sliceMs) sliceMs = remainingMs;
       }
       // Returns at once if ANSWERED moved since the load above: no wake-up is lost.
-      Atomics.wait(state, ANSWERED, answered, sliceMs);
+      answerWait.wait(state, ANSWERED, answered, sliceMs);
     }
   }
 

@@ -16,7 +16,7 @@
  * in the slot keeps a stale message for a reused slot from claiming the new task.
  */
 
-import { spinUntilChanged } from "./spin-wait.ts";
+import { SpinThenWait } from "./spin-wait.ts";
 
 /** Slots per worker: the most tasks one worker can have sent to it and unfinished. */
 export const CLAIM_SLOTS = 64;
@@ -81,16 +81,10 @@ export function postedCount(slots: Int32Array): number {
   return Atomics.load(slots, POSTED);
 }
 
-/** How long an idle worker watches for its next task before parking (a one-at-a-time caller's next call comes within this). */
-const NEXT_TASK_SPIN_US = 50;
+/** An idle worker watches for its next task for up to 50 µs (a one-at-a-time caller's next call comes within that). */
+const nextTask = new SpinThenWait(50);
 
-/**
- * Worker side: blocks until a message is posted after `seen` was read, or `timeoutMs` passes.
- * Watches for a moment first (spin-wait.ts): the next task often comes within microseconds.
- */
+/** Worker side: blocks until a message is posted after `seen` was read, or `timeoutMs` passes. */
 export function waitForPosted(slots: Int32Array, seen: number, timeoutMs: number): boolean {
-  return (
-    spinUntilChanged(slots, POSTED, seen, NEXT_TASK_SPIN_US) ||
-    Atomics.wait(slots, POSTED, seen, timeoutMs) !== "timed-out"
-  );
+  return nextTask.wait(slots, POSTED, seen, timeoutMs);
 }
