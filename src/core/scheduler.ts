@@ -38,7 +38,7 @@ export function scheduleJob(job: Job): void {
  */
 export function scheduleJobInCallerContext(job: Job): void {
   if (REACTIONS_CARRY_CONTEXT_CHEAPLY) {
-    RESOLVED.then(() => job.runJob());
+    nativeThen.call(RESOLVED, () => job.runJob());
     return;
   }
   queue.push(job);
@@ -58,6 +58,8 @@ export function scheduleJobInCallerContext(job: Job): void {
  */
 const REACTIONS_CARRY_CONTEXT_CHEAPLY = Number(process.versions.node.split(".")[0]) >= 24;
 const RESOLVED = Promise.resolve();
+/** Captured at load: a tool that patches `Promise.prototype.then` later does not see our starts. */
+const nativeThen = Promise.prototype.then;
 
 /** Deepest nesting of jobs run at once by runNowOrSchedule: past it, they queue (no deep recursion). */
 const MAX_INLINE_DEPTH = 32;
