@@ -263,13 +263,12 @@ export function makeHandle(
   }
   const known = runtime.nodeRefs.get(id);
   if (known instanceof PromisingPromise) return known;
-  const handle = createDeferredPromiseFor(new RemoteOutcome(runtime, id), parent, namespace);
-  runtime.ids.set(handle, id);
+  const handle = newStandIn(runtime, id, namespace, parent);
   runtime.nodeRefs.remember(id, handle);
   return handle;
 }
 
-/** The stand-in of the running task's own promise (see endTask in worker-tasks.ts). */
+/** The stand-in of the running task's own promise; remembered only if the task keeps it (see endTask in worker-tasks.ts). */
 export function makeTaskHandle(
   runtime: WorkerRuntime,
   id: number,
@@ -277,7 +276,15 @@ export function makeTaskHandle(
   parent: TreeNode | null,
 ): PromisingPromise<unknown> {
   const known = runtime.nodeRefs.get(id);
-  if (known instanceof PromisingPromise) return known;
+  return known instanceof PromisingPromise ? known : newStandIn(runtime, id, namespace, parent);
+}
+
+function newStandIn(
+  runtime: WorkerRuntime,
+  id: number,
+  namespace: string | null,
+  parent: TreeNode | null,
+): PromisingPromise<unknown> {
   const handle = createDeferredPromiseFor(new RemoteOutcome(runtime, id), parent, namespace);
   runtime.ids.set(handle, id);
   return handle;
