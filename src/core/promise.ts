@@ -11,7 +11,7 @@
  * consumption, knowing whether a failure was observed, and never tripping Node's
  * `unhandledRejection` for a child that a parent awaits later (SPEC 2.9).
  */
-import { activeNode, runWithActive } from "./active.ts";
+import { activeNode, enterActive, runWithActive } from "./active.ts";
 import { type RawConfig, resolveFlags, resolvePool } from "./config.ts";
 import { type ContextMethods, kNode, PromisingContext, SHARED_METHOD_NAMES } from "./context.ts";
 import { PromiseNotDoneError, SyncUsageError } from "./errors.ts";
@@ -259,8 +259,8 @@ export class PromisingPromise<T> extends NativePromise<T> {
   // ---- internal protocol (used by the scheduler, contexts and awaitChildren) ----
 
   /** @internal Scheduler entry: start the work. */
-  runJob(): void {
-    if (this._state === QUEUED) start(this);
+  runJob(ownScope?: boolean): void {
+    if (this._state === QUEUED) start(this, ownScope === true);
   }
 
   /** @internal Resolves (never rejects) once settled; starts and fully unpacks the promise. Does not observe. */
@@ -510,7 +510,7 @@ function invokeWork(promise: PromisingPromise<unknown>): unknown {
   return args === null ? work() : work.apply(promise._workThis, args);
 }
 
-function start(promise: PromisingPromise<unknown>): void {
+function start(promise: PromisingPromise<unknown>, ownScope: boolean): void {
   promise._state = RUNNING;
   const kind = (promise._flags & KIND_MASK) >> KIND_SHIFT;
   let outcome: unknown;
@@ -518,7 +518,10 @@ function start(promise: PromisingPromise<unknown>): void {
     if (kind === WORK_THENABLE) outcome = promise._work;
     else if (kind === WORK_POOL)
       outcome = getThreadBridge().runOnPool(promise, promise._work, promise._workThis, promise._workArgs!);
-    else outcome = runWithActive(promise, invokeWork, promise);
+    else if (ownScope) {
+      enterActive(promise);
+      outcome = invokeWork(promise);
+    } else outcome = runWithActive(promise, invokeWork, promise);
   } catch (error) {
     settle(promise, REJECTED, error);
     return;

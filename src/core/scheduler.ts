@@ -12,7 +12,12 @@
 import { AsyncResource } from "node:async_hooks";
 
 export interface Job {
-  runJob(): void;
+  /**
+   * @param ownScope true when the job runs alone in an async-context scope that ends with it
+   *   (its own promise reaction, or its own AsyncResource scope): it may then enter an
+   *   AsyncLocalStorage value without restoring the previous one, which saves a context copy.
+   */
+  runJob(ownScope?: boolean): void;
 }
 
 let queue: Job[] = [];
@@ -38,7 +43,7 @@ export function scheduleJob(job: Job): void {
  */
 export function scheduleJobInCallerContext(job: Job): void {
   if (REACTIONS_CARRY_CONTEXT_CHEAPLY) {
-    nativeThen.call(RESOLVED, () => job.runJob());
+    nativeThen.call(RESOLVED, () => job.runJob(true));
     return;
   }
   queue.push(job);
@@ -84,8 +89,8 @@ export function runNowOrSchedule(job: Job): void {
   }
 }
 
-function runJobOf(job: Job): void {
-  job.runJob();
+function runJobInOwnScope(job: Job): void {
+  job.runJob(true);
 }
 
 function drain(): void {
@@ -94,7 +99,7 @@ function drain(): void {
     for (; index < queue.length; index++) {
       const context = contexts[index];
       if (context === undefined) queue[index]!.runJob();
-      else context.runInAsyncScope(runJobOf, null, queue[index]!);
+      else context.runInAsyncScope(runJobInOwnScope, null, queue[index]!);
     }
   } finally {
     // Jobs catch their own failures; this only guards against a bug leaving the queue stuck.
