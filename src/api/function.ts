@@ -47,6 +47,11 @@ interface FunctionIdentity {
   ref: unknown;
   /** For methods: the class (static) or prototype (instance) that defines them. */
   home: object | null;
+  /**
+   * Decorated as a method (standard or legacy decorator): only then does `this` cross threads.
+   * A plain function called as a property (`ns.fn()`, `exports.fn()`) ignores its receiver there.
+   */
+  readonly isMethod: boolean;
   /** The decorated function as first created (what another thread's call resolves to). */
   wrapper: PromisingFunction | null;
 }
@@ -207,11 +212,11 @@ function makeWrapper(state: FunctionState): PromisingFunction {
   return wrapper as unknown as PromisingFunction;
 }
 
-function decorate(fn: AnyFunction, options: Record<string, unknown>): PromisingFunction {
+function decorate(fn: AnyFunction, options: Record<string, unknown>, isMethod: boolean): PromisingFunction {
   checkDecoratable(fn);
   const isAsync = functionTag(fn) === "[object AsyncFunction]";
   checkUseThreadPool({ original: fn, isAsync }, options);
-  const identity: FunctionIdentity = { ref: null, home: null, wrapper: null };
+  const identity: FunctionIdentity = { ref: null, home: null, isMethod, wrapper: null };
   // Named here, at the decoration site, because the call stack is what locates the module.
   identity.ref = getThreadBridge().registerFunction(
     identity,
@@ -225,7 +230,7 @@ function decorate(fn: AnyFunction, options: Record<string, unknown>): PromisingF
 
 const functionWrapping: Wrapping = {
   apiName: "promising.function",
-  wrap: (fn, options) => decorate(fn, options),
+  wrap: (fn, options) => decorate(fn, options, false),
   bind(wrapper, receiver) {
     const state = stateOf(wrapper);
     return makeWrapper({ ...state, receiver: { value: receiver }, runSpec: null });
@@ -242,15 +247,17 @@ Object.defineProperties(PromisingFunction.prototype, {
     value: function withOverrides(this: unknown, overrides: FunctionOverrides): PromisingFunction {
       const state = stateOf(this);
       const where = `${state.original.name || "promising function"}.with`;
+      // Checked before the value rules, so that `useThreadPool: null` on an async function
+      // says what is wrong (the option itself), not which values it takes.
+      if (state.isAsync && isPlainOptionsObject(overrides) && overrides.useThreadPool !== undefined) {
+        throw new DecorationError(
+          `useThreadPool is not allowed on async functions (${state.original.name || "anonymous"}), not even at call time.`,
+        );
+      }
       validateOptions(overrides, FUNCTION_KEYS, where, decorationError, true);
       const merged: Record<string, unknown> = { ...state.options };
       for (const [key, value] of Object.entries(overrides)) {
         if (value !== undefined && value !== UNCHANGED) merged[key] = value;
-      }
-      if (state.isAsync && "useThreadPool" in overrides && overrides.useThreadPool !== undefined) {
-        throw new DecorationError(
-          `useThreadPool is not allowed on async functions (${state.original.name || "anonymous"}), not even at call time.`,
-        );
       }
       const next = createState(
         state.original,
@@ -319,6 +326,28 @@ async function runAsRoot(spec: CallSpec, thisArg: unknown, args: unknown[], mode
   return value;
 }
 
+/** The same, for a method decorator call: the decorated function is marked as a method. */
+const methodWrapping: Wrapping = {
+  ...functionWrapping,
+  wrap: (fn, options) => decorate(fn, options, true),
+};
+
+/** Whether `args` are a method decorator's (standard `(fn, context)` or legacy `(target, key, descriptor)`). */
+function isMethodDecoratorCall(args: unknown[]): boolean {
+  if (isLegacyDecoratorCall(args)) return true;
+  const context = args[1] as { kind?: unknown; addInitializer?: unknown } | null | undefined;
+  return (
+    args.length === 2 &&
+    typeof context === "object" &&
+    context !== null &&
+    context.kind === "method" &&
+    typeof context.addInitializer === "function"
+  );
+}
+
+const wrappingFor = (args: unknown[]): Wrapping =>
+  isMethodDecoratorCall(args) ? methodWrapping : functionWrapping;
+
 // ---- the public decorator ----
 
 /** The result of `promising.function(options)`: decorates a function, or a method in either decorator system. */
@@ -361,14 +390,14 @@ export const promisingFunction: PromisingFunctionApi = ((...args: unknown[]): un
     const options = dropUndefined(first);
     if (args.length === 1)
       return ((...target: unknown[]) =>
-        applyDecorator(functionWrapping, options, target)) as FunctionDecorator;
+        applyDecorator(wrappingFor(target), options, target)) as FunctionDecorator;
     if (args.length === 2 && typeof second === "function")
       return applyDecorator(functionWrapping, options, [second]);
     throw new DecorationError(
       "promising.function(options, fn): the second argument must be the function to decorate.",
     );
   }
-  return applyDecorator(functionWrapping, {}, args);
+  return applyDecorator(wrappingFor(args), {}, args);
 }) as PromisingFunctionApi;
 
 function dropUndefined(options: Record<string, unknown>): Record<string, unknown> {

@@ -44,7 +44,7 @@ const mainThreadBridge: ThreadBridge = {
       promise: node,
       ref: origin.identity.ref as FunctionRef,
       name: origin.namespace ?? (origin.original.name || "anonymous function"),
-      self: encodeThis(thisArg, origin.identity.home),
+      self: encodeThis(thisArg, origin.identity),
       args,
       ancestors: node._parent === null ? [] : traceOf(node._parent),
       outcome,

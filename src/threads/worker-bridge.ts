@@ -158,7 +158,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       const id = runtime.nextId++;
       const name = runtime.refIds.name(ref);
       const crossing = encodedOptions(options, poolRef);
-      const self = encodeThis(thisArg, identity.home);
+      const self = encodeThis(thisArg, identity);
       try {
         post({
           op: "call",
@@ -174,7 +174,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       } catch (error) {
         // The main thread never learned the short id from this call: the next one names it in full.
         if (name.full !== undefined) runtime.refIds.forget(ref);
-        throw cloneFailure(original.name, thisArg !== undefined, args, error, "the main thread");
+        throw cloneFailure(original.name, self.mode === "instance", args, error, "the main thread");
       }
       return makeHandle(runtime, id, namespace, parent, true);
     },
@@ -290,9 +290,20 @@ function newStandIn(
   return handle;
 }
 
-export function encodeThis(thisArg: unknown, home: object | null): ThisTransfer {
-  if (thisArg === undefined || thisArg === null || thisArg === globalThis) return { mode: "none" };
-  if (typeof thisArg === "function" && thisArg === home) return { mode: "class" };
+const NO_THIS: ThisTransfer = Object.freeze({ mode: "none" });
+
+/**
+ * How `this` crosses for a call of the function `identity` names. Only methods (decorated as
+ * such) take their receiver along; a plain function called as a property (`ns.compute()`,
+ * `exports.greet()`, `{ ...ns }.compute()`) ignores it, as the receiver is only how it was reached.
+ */
+export function encodeThis(
+  thisArg: unknown,
+  identity: { readonly home: object | null; readonly isMethod: boolean },
+): ThisTransfer {
+  if (!identity.isMethod || thisArg === undefined || thisArg === null || thisArg === globalThis)
+    return NO_THIS;
+  if (typeof thisArg === "function" && thisArg === identity.home) return { mode: "class" };
   return { mode: "instance", value: thisArg };
 }
 
