@@ -162,10 +162,18 @@ function installBindingGetter(
 ): void {
   const bound = new WeakMap<object, AnyFunction>();
   const isStatic = typeof home === "function";
+  // Static initializers run while the class is still being defined, when some compilers
+  // (esbuild without keepNames, so tsx) give it a temporary name such as `_Svc`; the final
+  // name is set right after. So a static method checks its class's name on every access.
+  let namedAfter = isStatic ? (home as AnyFunction).name : "";
   Object.defineProperty(home, key, {
     configurable: true,
     enumerable: false,
     get(this: unknown) {
+      if (isStatic && (home as AnyFunction).name !== namedAfter) {
+        namedAfter = (home as AnyFunction).name;
+        wrapping.nameMethod(wrapper, methodNamespace(home, key), home);
+      }
       if (
         (this === home && !isStatic) ||
         this === null ||

@@ -3,7 +3,7 @@
  * which is what makes a promise created "inside" another one its child (SPEC 2.5).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { TreeNode } from "./tree.ts";
+import { EXPLICIT_PARENT, IS_PROMISE, SELF_DONE, type TreeNode } from "./tree.ts";
 
 // One storage per process, shared through the global registry of symbols: a program (or a pool
 // worker) that loads both the ESM and the CommonJS build of the library still sees one active
@@ -31,10 +31,19 @@ export function enterActive(node: TreeNode): void {
   storage.enterWith(node);
 }
 
-/** Whether `node` is the active context or one of its ancestors in the current flow. */
-export function isActiveInFlow(node: TreeNode): boolean {
-  for (let current = activeNode(); current !== null; current = current._parent) {
-    if (current === node) return true;
+/**
+ * Whether `node` is entered in the current flow (SPEC 4.3: re-entering it throws
+ * ContextAlreadyActiveError): it is the active context, or an ancestor reached from it through
+ * implicit parent links only — each link a node created inside its parent's flow — that is
+ * not a promise whose work has finished. A node linked by an explicit `parent` (say, a context
+ * never entered) did not start its work inside that parent's flow, so the walk stops there.
+ */
+export function isEnteredInFlow(node: TreeNode): boolean {
+  let current = activeNode();
+  if (current === node) return true;
+  while (current !== null && !(current._flags & EXPLICIT_PARENT)) {
+    current = current._parent;
+    if (current === node) return !(node._flags & IS_PROMISE && node._flags & SELF_DONE);
   }
   return false;
 }

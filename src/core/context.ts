@@ -3,7 +3,7 @@
  * configuration for what is created inside it and groups children for awaiting and
  * inspection. Its hierarchy methods are shared with promising.Promise (see `ContextMethods`).
  */
-import { activeNode, isActiveInFlow, runWithActive } from "./active.ts";
+import { activeNode, isEnteredInFlow, runWithActive } from "./active.ts";
 import { resolveFlags, resolvePool } from "./config.ts";
 import {
   ContextAlreadyActiveError,
@@ -16,9 +16,11 @@ import {
   CONTEXT_KEYS,
   type ContextOptions,
   type ErrorFactory,
+  HIERARCHY_KEYS,
   isThenable,
   setParentRecognizer,
   typeError,
+  validateCallOptions,
   validateOptions,
 } from "./options.ts";
 import { getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
@@ -27,6 +29,7 @@ import {
   ChildRegistry,
   type CollectOptions,
   collectChildren,
+  EXPLICIT_PARENT,
   IS_PROMISE,
   markBusyUpwards,
   releaseIfQuiet,
@@ -108,7 +111,8 @@ export class PromisingContext implements ContextMethods, TreeNode {
     (this as { namespace: string | null }).namespace =
       (options.namespace as string | null | undefined) ?? null;
     this._parent = parent;
-    this._flags = resolveFlags(parent, options, false) | SELF_DONE;
+    this._flags =
+      resolveFlags(parent, options, false) | SELF_DONE | (options.parent === undefined ? 0 : EXPLICIT_PARENT);
     this._pool = resolvePool(parent, options.threadPool);
     this._children = null;
     this._prevBusy = null;
@@ -127,7 +131,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
     if (typeof block !== "function") {
       throw new TypeError(`run() expects a function, got ${typeof block}.`);
     }
-    if (isActiveInFlow(this)) {
+    if (isEnteredInFlow(this)) {
       throw new ContextAlreadyActiveError(
         `${this} is already active in this flow. Create a fresh context with promising.context(...) instead of re-entering it.`,
       );
@@ -142,7 +146,13 @@ export class PromisingContext implements ContextMethods, TreeNode {
       exitRun(this);
       throw error;
     }
-    if (isThenable(result)) exitRunWhenSettled(this, result);
+    let thenable = false;
+    try {
+      thenable = isThenable(result);
+    } catch {
+      // A result whose `then` getter throws is no thenable we can wait on: the block is over.
+    }
+    if (thenable) exitRunWhenSettled(this, result as PromiseLike<unknown>);
     else exitRun(this);
     return result;
   }
@@ -159,7 +169,9 @@ export class PromisingContext implements ContextMethods, TreeNode {
 
   getParentContext(options?: RaiseOptions): PromisingContext;
   getParentContext(options: RaiseOptions): PromisingContext | null;
-  getParentContext({ raiseIfNone = true }: RaiseOptions = {}): PromisingContext | null {
+  getParentContext(options?: RaiseOptions): PromisingContext | null {
+    validateCallOptions(options, HIERARCHY_KEYS.raise, "getParentContext");
+    const raiseIfNone = options?.raiseIfNone ?? true;
     const parent = this._parent;
     if (parent === null && raiseIfNone) {
       throw new ContextNotFoundError(
@@ -171,9 +183,9 @@ export class PromisingContext implements ContextMethods, TreeNode {
 
   getParentPromise(options?: RaiseOptions): import("./promise.ts").PromisingPromise<unknown>;
   getParentPromise(options: RaiseOptions): import("./promise.ts").PromisingPromise<unknown> | null;
-  getParentPromise({
-    raiseIfNone = true,
-  }: RaiseOptions = {}): import("./promise.ts").PromisingPromise<unknown> | null {
+  getParentPromise(options?: RaiseOptions): import("./promise.ts").PromisingPromise<unknown> | null {
+    validateCallOptions(options, HIERARCHY_KEYS.raise, "getParentPromise");
+    const raiseIfNone = options?.raiseIfNone ?? true;
     const found = nearestPromise(this._parent);
     if (found === null && raiseIfNone) {
       throw new PromiseNotFoundError(
@@ -188,7 +200,9 @@ export class PromisingContext implements ContextMethods, TreeNode {
    * may start more children meanwhile. Deferred children are started. Never throws a child's
    * error: await the child itself to handle it.
    */
-  async awaitChildren({ recursively = true }: AwaitChildrenOptions = {}): Promise<void> {
+  async awaitChildren(options?: AwaitChildrenOptions): Promise<void> {
+    validateCallOptions(options, HIERARCHY_KEYS.awaitChildren, "awaitChildren");
+    const recursively = options?.recursively !== false;
     for (;;) {
       const remaining = collectChildren(this, isDone, {
         recursively,
@@ -203,6 +217,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
   }
 
   awaitChildrenSync(options: AwaitChildrenSyncOptions = {}): void {
+    validateCallOptions(options, HIERARCHY_KEYS.awaitChildrenSync, "awaitChildrenSync");
     const bridge = getThreadBridge();
     if (!bridge.isBlockingAllowed()) {
       throw new SyncUsageError(
@@ -210,10 +225,11 @@ export class PromisingContext implements ContextMethods, TreeNode {
           "Use `await promising.awaitChildren()` here; awaitChildrenSync() is for functions running with useThreadPool: true.",
       );
     }
-    getThreadBridge().awaitChildrenSync(this, options.recursively ?? true, options.timeoutMs);
+    getThreadBridge().awaitChildrenSync(this, options.recursively !== false, options.timeoutMs);
   }
 
   collectRemainingChildren(options?: CollectOptions): Set<PromisingContext> {
+    validateCallOptions(options, HIERARCHY_KEYS.collect, "collectRemainingChildren");
     return collectChildren(this, isDone, options) as Set<PromisingContext>;
   }
 
@@ -223,14 +239,17 @@ export class PromisingContext implements ContextMethods, TreeNode {
   }
 
   getTrace(options?: TraceOptions): PromisingContext[] {
+    validateCallOptions(options, HIERARCHY_KEYS.trace, "getTrace");
     return traceOf(this, options) as PromisingContext[];
   }
 
   formatTrace(options?: TraceOptions): string[] {
+    validateCallOptions(options, HIERARCHY_KEYS.trace, "formatTrace");
     return formatTraceOf(this, options);
   }
 
   printTrace(options?: TraceOptions): void {
+    validateCallOptions(options, HIERARCHY_KEYS.trace, "printTrace");
     printTraceOf(this, options);
   }
 }

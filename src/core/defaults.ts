@@ -63,6 +63,10 @@ export class Defaults {
   }
 }
 
+// A misspelt setting (`Defaults.START_SON = false`) must not be silently accepted: in strict
+// code (every ES module) assigning an unknown key now throws a TypeError.
+Object.preventExtensions(Defaults);
+
 /** @internal Whether a default pool exists already (so shutdown code need not create one). */
 export function peekDefaultPool(): ThreadPoolLike | null {
   return defaultPool;

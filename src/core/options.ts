@@ -124,7 +124,35 @@ const RULES: Record<string, OptionRule> = {
     expected: "a plain value (pass a thenable as the work instead: new promising.Promise(thenable))",
   },
   prefilledError: { accepts: () => true, expected: "any value" },
+  // Options of the hierarchy methods and module functions (awaitChildren, collectRemainingChildren, traces, getters).
+  recursively: { accepts: (v) => isBoolean(v) || v === RECURSIVELY, expected: "true, false or RECURSIVELY" },
+  excludeNonAwaitable: { accepts: isBoolean, expected: "true or false" },
+  excludeDone: { accepts: isBoolean, expected: "true or false" },
+  parentsFirst: { accepts: isBoolean, expected: "true or false" },
+  raiseIfNone: { accepts: isBoolean, expected: "true or false" },
+  timeoutMs: {
+    accepts: (v) => typeof v === "number" && v >= 0 && !Number.isNaN(v),
+    expected: "a number of milliseconds >= 0 (Infinity waits forever)",
+  },
 };
+
+/** Option keys of the hierarchy methods; the module functions also take `raiseIfNone`. */
+export const HIERARCHY_KEYS = {
+  raise: ["raiseIfNone"],
+  awaitChildren: ["recursively"],
+  awaitChildrenSync: ["recursively", "timeoutMs"],
+  collect: ["recursively", "excludeNonAwaitable", "excludeDone"],
+  trace: ["parentsFirst"],
+} as const;
+
+/**
+ * Validates the options of a hierarchy method or module function (`where` names it in the
+ * message); `undefined` stands for "no options". Same rules as everywhere: an unknown key or a
+ * value of the wrong type throws a TypeError that names the accepted values.
+ */
+export function validateCallOptions(options: unknown, keys: readonly string[], where: string): void {
+  if (options !== undefined) validateOptions(options, keys, where, typeError);
+}
 
 export const CONTEXT_KEYS = [
   "namespace",

@@ -29,6 +29,7 @@ import { stampTrace } from "./trace.ts";
 import {
   attachChild,
   type ChildRegistry,
+  EXPLICIT_PARENT,
   releaseIfQuiet,
   SELF_DONE,
   START_SOON,
@@ -252,10 +253,6 @@ export class PromisingPromise<T> extends NativePromise<T> {
     return `Promise(${this.namespace ?? "<anonymous>"}, ${STATE_NAMES[this._state]})`;
   }
 
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   // ---- internal protocol (used by the scheduler, contexts and awaitChildren) ----
 
   /** @internal Scheduler entry: start the work. */
@@ -301,8 +298,31 @@ Object.defineProperty(PromisingPromise.prototype, kNode, { value: true });
 Object.defineProperty(PromisingPromise.prototype, "constructor", {
   get(this: PromisingPromise<unknown>) {
     if (this._flags === undefined) return PromisingPromise;
+    // util.inspect reads `constructor` (twice) between reading the custom inspect hook and
+    // calling it, to rule out a prototype: looking at a promise must neither start nor observe it.
+    if (beingInspected === this) return PromisingPromise;
     if (!(this._flags & NATIVE_LINKED)) linkNative(this);
     return NativePromise;
+  },
+  configurable: true,
+});
+
+/**
+ * The promise whose custom inspect hook was read by util.inspect (console.log, the REPL, test
+ * runners' diffs) and not yet called. If something else reads the hook without calling it,
+ * `constructor` keeps answering the class without linking until the hook is read on another
+ * promise or called: a consumer then takes the slower `then` path, which links, so a stale
+ * mark costs a microtask, never a hang.
+ */
+let beingInspected: PromisingPromise<unknown> | null = null;
+function inspectPromise(this: PromisingPromise<unknown>): string {
+  if (beingInspected === this) beingInspected = null;
+  return this.toString();
+}
+Object.defineProperty(PromisingPromise.prototype, Symbol.for("nodejs.util.inspect.custom"), {
+  get(this: PromisingPromise<unknown>) {
+    if (this instanceof PromisingPromise) beingInspected = this;
+    return inspectPromise;
   },
   configurable: true,
 });
@@ -357,6 +377,7 @@ function initFromCall(
   args: unknown[],
 ): void {
   initNode(promise, spec.namespace, parent, spec.config, spec.kind);
+  if (spec.parent !== undefined) promise._flags |= EXPLICIT_PARENT;
   // A pool function's work is described to the thread bridge by its origin, not run here.
   promise._work = spec.kind === WORK_POOL ? spec.origin : spec.fn;
   promise._workThis = thisArg;
@@ -406,6 +427,14 @@ function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, optio
       throw new TypeError(
         `new promising.Promise: work must be a function (a thunk such as () => fetchData()) or a thenable; got ${typeof work}.`,
       );
+    } else if (work.length > 0) {
+      // The work is called with no arguments; a function that declares some is almost always
+      // the native executor form, whose `resolve` would be undefined when it finally runs.
+      throw new TypeError(
+        `new promising.Promise: work is a thunk called with no arguments, but this function declares ${work.length} parameter(s); ` +
+          "the executor form (resolve, reject) => … is not supported. Pass () => new Promise((resolve, reject) => …), " +
+          "or a function with no parameters.",
+      );
     }
   } else if (!hasResult && !hasError) {
     throw new TypeError(
@@ -414,6 +443,7 @@ function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, optio
   }
   const parent = (opts.parent === undefined ? activeNode() : opts.parent) as TreeNode | null;
   initNode(promise, (opts.namespace as string | null | undefined) ?? null, parent, opts, kind);
+  if (opts.parent !== undefined) promise._flags |= EXPLICIT_PARENT;
   if (hasResult) settle(promise, FULFILLED, opts.prefilledResult);
   else if (hasError) settle(promise, REJECTED, opts.prefilledError);
   else {
@@ -535,10 +565,22 @@ function start(promise: PromisingPromise<unknown>, ownScope: boolean): void {
 
 /** Takes what the work produced: a promising Promise becomes the layer; foreign thenables are awaited or wrapped. */
 function accept(promise: PromisingPromise<unknown>, outcome: unknown, wrapForeign: boolean): void {
-  if (outcome instanceof PromisingPromise) adoptLayer(promise, outcome);
-  else if (!isThenable(outcome)) settle(promise, FULFILLED, outcome);
-  else if (wrapForeign) adoptLayer(promise, wrapThenable(outcome, promise));
-  else awaitForeign(promise, outcome);
+  if (outcome instanceof PromisingPromise) {
+    adoptLayer(promise, outcome);
+    return;
+  }
+  let thenable: boolean;
+  try {
+    thenable = isThenable(outcome);
+  } catch (error) {
+    // A `then` getter that throws: the value cannot be awaited, so the promise fails with that
+    // error, as a native promise resolved with it would.
+    settle(promise, REJECTED, error);
+    return;
+  }
+  if (!thenable) settle(promise, FULFILLED, outcome);
+  else if (wrapForeign) adoptLayer(promise, wrapThenable(outcome as PromiseLike<unknown>, promise));
+  else awaitForeign(promise, outcome as PromiseLike<unknown>);
 }
 
 function awaitForeign(promise: PromisingPromise<unknown>, outcome: PromiseLike<unknown>): void {

@@ -19,6 +19,12 @@ export const IS_PROMISE = 16;
 export const IN_PARENT_BUSY = 32;
 /** Its own work is finished (promise settled, or context not running a block). */
 export const SELF_DONE = 64;
+// Bits 7–11 belong to promise.ts.
+/**
+ * Its parent was given explicitly (`parent: x`), not taken from the active context: the node's
+ * work did not start inside its parent's flow (see isEnteredInFlow in active.ts).
+ */
+export const EXPLICIT_PARENT = 1 << 12;
 
 export interface TreeNode {
   readonly namespace: string | null;

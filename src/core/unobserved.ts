@@ -7,10 +7,13 @@
 import { writeSync } from "node:fs";
 import { Defaults } from "./defaults.ts";
 import type { PromisingPromise } from "./promise.ts";
+import { formatTraceOf } from "./trace.ts";
 
 interface Pending {
   readonly error: unknown;
   readonly promise: WeakRef<PromisingPromise<unknown>>;
+  /** The promise trace, kept here for an error that cannot carry one (a primitive, a frozen object). */
+  readonly trace: string[] | null;
 }
 
 const pending = new Set<Pending>();
@@ -20,11 +23,15 @@ const reportedErrors = new WeakSet<object>();
 let exitHookInstalled = false;
 
 const finalizer = new FinalizationRegistry<Pending>((entry) => {
-  if (pending.delete(entry)) report(entry.error, null);
+  if (pending.delete(entry)) report(entry.error, null, entry.trace);
 });
 
 export function trackUnobserved(promise: PromisingPromise<unknown>, error: unknown): void {
-  const entry: Pending = { error, promise: new WeakRef(promise) };
+  const entry: Pending = {
+    error,
+    promise: new WeakRef(promise),
+    trace: carriedTrace(error) ? null : formatTraceOf(promise),
+  };
   pending.add(entry);
   byPromise.set(promise, entry);
   finalizer.register(promise, entry, entry);
@@ -43,11 +50,11 @@ export function markObserved(promise: PromisingPromise<unknown>): void {
 }
 
 function reportAllPending(): void {
-  for (const entry of pending) report(entry.error, entry.promise.deref() ?? null);
+  for (const entry of pending) report(entry.error, entry.promise.deref() ?? null, entry.trace);
   pending.clear();
 }
 
-function report(error: unknown, promise: PromisingPromise<unknown> | null): void {
+function report(error: unknown, promise: PromisingPromise<unknown> | null, trace: string[] | null): void {
   if (error !== null && typeof error === "object") {
     if (reportedErrors.has(error)) return;
     reportedErrors.add(error);
@@ -55,18 +62,23 @@ function report(error: unknown, promise: PromisingPromise<unknown> | null): void
   const handler = Defaults.ON_UNOBSERVED_FAILURE;
   try {
     if (handler !== null) handler(error, promise);
-    else writeSync(2, formatReport(error));
+    else writeSync(2, formatReport(error, trace));
   } catch (reporterFailure) {
     // A throwing custom reporter must not turn into an uncaught exception at exit.
     writeSync(
       2,
-      `promising-ts: ON_UNOBSERVED_FAILURE threw: ${String(reporterFailure)}\n${formatReport(error)}`,
+      `promising-ts: ON_UNOBSERVED_FAILURE threw: ${String(reporterFailure)}\n${formatReport(error, trace)}`,
     );
   }
 }
 
-export function formatReport(error: unknown): string {
-  const trace = (error as { promisingTrace?: unknown } | null)?.promisingTrace;
+function carriedTrace(error: unknown): boolean {
+  return Array.isArray((error as { promisingTrace?: unknown } | null)?.promisingTrace);
+}
+
+/** `trace`: the promise trace when the error cannot carry one itself (see Pending.trace). */
+export function formatReport(error: unknown, keptTrace: string[] | null = null): string {
+  const trace = keptTrace ?? (error as { promisingTrace?: unknown } | null)?.promisingTrace;
   const lines = ["promising-ts: a promise failed and nobody observed the failure."];
   if (Array.isArray(trace) && trace.length > 0) {
     lines.push("Promise trace (root first):", ...trace.map((entry) => `  ${String(entry)}`));
