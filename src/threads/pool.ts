@@ -12,7 +12,8 @@
  * - a worker runs at most one task at a time (sync functions block their thread anyway), but
  *   may have more sent ahead; which thread runs a task sent ahead is settled by a claim in
  *   shared memory (threads/task-claims.ts), so tasks behind a blocked worker move elsewhere;
- * - idle workers are unref'd, so they never keep the process alive; busy ones are ref'd;
+ * - idle workers are unref'd, so they never keep the process alive; busy ones are ref'd, and so
+ *   are idle ones that still owe the outcome of a promise a finished task returned;
  * - running (not blocked) workers never exceed `maxThreads`; blocked ones do not count,
  *   which is what resolves starvation when a task blocks on work that needs the pool.
  */
@@ -422,6 +423,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       () => this.#blockedChanged(slot),
       (taskId, outcome, kept) => this.#finish(slot, taskId, outcome, kept),
       () => claims.notifyPosted(),
+      () => this.#wrapsChanged(slot),
     );
     const server = serveSyncChannel(channel.mainEnd, host.onRequest, { onPost: host.onPost });
     slot = new Slot(worker, host, server, claims);
@@ -507,23 +509,52 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
 
   #parkIdle(slot: Slot): void {
     if (this.#closed || slot.exited) return;
+    // A finished task's returned promise still settles in this worker: the process waits for it,
+    // and the worker is kept until it has (#wrapsChanged parks it again then).
+    const owesOutcomes = slot.host.unsettledWraps > 0;
     // Workers added while others were blocked are not kept once the pool is back to its size.
-    if (this.#slots.size > Math.max(this.maxThreads, this.minThreads) && this.#queue.length === 0) {
+    if (
+      !owesOutcomes &&
+      this.#slots.size > Math.max(this.maxThreads, this.minThreads) &&
+      this.#queue.length === 0
+    ) {
       void this.#retire(slot);
       return;
     }
-    slot.worker.unref();
+    if (owesOutcomes) slot.worker.ref();
+    else slot.worker.unref();
     this.#idle.push(slot);
-    if (this.#slots.size > this.minThreads) {
+    if (this.#slots.size > this.minThreads && !owesOutcomes) {
       slot.idleTimer = setTimeout(() => {
         const index = this.#idle.indexOf(slot);
-        if (index >= 0 && this.#slots.size > this.minThreads) {
+        if (index >= 0 && this.#slots.size > this.minThreads && slot.host.unsettledWraps === 0) {
           this.#idle.splice(index, 1);
           void this.#retire(slot);
         }
       }, this.idleTimeoutMs);
       slot.idleTimer.unref();
     }
+  }
+
+  /**
+   * A worker started or finished owing the outcome of a promise a finished task returned: while
+   * it owes one it stays ref'd (the process must not exit before that outcome arrives); once it
+   * owes none, an idle worker is parked again (unref'd, its idle timeout armed).
+   */
+  #wrapsChanged(slot: Slot): void {
+    if (slot.exited) return;
+    if (slot.host.unsettledWraps > 0) {
+      slot.worker.ref();
+      return;
+    }
+    const index = this.#idle.indexOf(slot);
+    if (index < 0) return;
+    this.#idle.splice(index, 1);
+    if (slot.idleTimer !== null) {
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = null;
+    }
+    this.#parkIdle(slot);
   }
 
   async #retire(slot: Slot): Promise<void> {
@@ -535,6 +566,9 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     for (const { task } of slot.inFlight.values()) {
       task.outcome.settle(false, new PromisingError(`${this} was closed while ${task.name} was running.`));
     }
+    slot.host.failUnsettledWraps(
+      (what) => new PromisingError(`${this} was closed before ${what} had settled.`),
+    );
     slot.inFlight.clear();
     await slot.worker.terminate();
   }
@@ -567,6 +601,13 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       );
     }
     slot.inFlight.clear();
+    slot.host.failUnsettledWraps((what) => {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      return new WorkerCrashedError(
+        `The worker thread that was to settle ${what} died (${reason}); the pool replaced the worker.`,
+        { cause },
+      );
+    });
     this.#queue.unshiftAll(requeued);
     void slot.worker.terminate();
     if (!this.#closed) this.#dispatch();

@@ -107,7 +107,24 @@ export class WorkerHost {
     private readonly onTaskDone: (taskId: number, outcome: Outcome, kept: boolean) => void,
     /** Called after each message posted to the worker (wakes it if it waits; see task-claims.ts). */
     private readonly onPosted: () => void = () => {},
+    /** Called when the number of wrapped thenables the worker has yet to settle changes (see `unsettledWraps`). */
+    private readonly onWrapsChanged: () => void = () => {},
   ) {}
+
+  /**
+   * Thenables a finished task returned that the worker has yet to settle: their outcome is still
+   * to come from this worker, so the pool keeps it ref'd (the process waits for it).
+   */
+  get unsettledWraps(): number {
+    return this.#pending.size;
+  }
+
+  /** The worker died or was terminated: what it was still to settle can never come. */
+  failUnsettledWraps(error: (what: string) => Error): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const thenable of pending) thenable.settle(false, error("the promise a pool function returned"));
+  }
 
   /** Registers a main-thread node under a fresh id the worker can use. */
   register(node: TreeNode): number {
@@ -253,12 +270,15 @@ export class WorkerHost {
           new PromisingPromise(thenable, { parent: this.node(post.parentId) as never }),
         );
         this.#sent.set(post.id, 1);
+        this.onWrapsChanged();
         return;
       }
       case "resolve": {
         const decoded = this.decode(post.outcome);
-        this.#pending.get(post.id)?.settle(decoded.ok, decoded.value);
+        const thenable = this.#pending.get(post.id);
         this.#pending.delete(post.id);
+        thenable?.settle(decoded.ok, decoded.value);
+        this.onWrapsChanged();
         return;
       }
       case "done":

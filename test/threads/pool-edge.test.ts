@@ -1,8 +1,11 @@
 // Pool functions on REAL worker threads: call forms and edge cases (fixtures/pool-edge.ts).
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
 import * as edge from "./fixtures/pool-edge.ts";
 
+const root = fileURLToPath(new URL("../../", import.meta.url));
 const pools: promising.ThreadPool[] = [];
 
 afterAll(async () => {
@@ -31,5 +34,56 @@ describe("methods keep `this` across threads", () => {
     const counter = new edge.Counter(5);
     expect(await (counter.bump(2) as unknown as Promise<unknown>)).toEqual({ count: 7, isCounter: true });
     expect(await (edge.Counter.describe() as unknown as Promise<unknown>)).toBe("class");
+  });
+});
+
+/** Runs a fixture script under plain `node --import tsx` in a child process. */
+function runScript(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    // Idle workers would be retired after 30 s: a process kept alive by them is killed well before.
+    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe("a pool function's returned promise after its task has ended", () => {
+  it("keeps the process alive until its outcome (a value or a rejection) has arrived", async () => {
+    const { code, stdout, stderr } = await runScript("returns-thenable.ts");
+    expect(stderr).toBe("");
+    expect(stdout).toBe("after 200 ms\nTypeError: rejected after 200 ms\n");
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it("in this process too: the value arrives, and the pool still works afterwards", async () => {
+    expect(await edge.settlesLaterFn(50, false)).toBe("after 50 ms");
+    await expect(edge.settlesLaterFn(50, true)).rejects.toThrow(TypeError);
+    expect(await edge.addFn(1, 1)).toBe(2);
+  });
+
+  it("if its worker dies first, the returned promise rejects with WorkerCrashedError instead of hanging", async () => {
+    const pool = new promising.ThreadPool({ maxThreads: 1 });
+    pools.push(pool);
+    const error = await edge.returnsThenExitsFn
+      .with({ threadPool: pool })()
+      .then(
+        () => null,
+        (reason: unknown) => reason,
+      );
+    expect(error).toBeInstanceOf(promising.WorkerCrashedError);
+    expect((error as Error).message).toMatch(/exit code 7/);
+    expect(await edge.addFn.with({ threadPool: pool })(2, 2)).toBe(4);
   });
 });
