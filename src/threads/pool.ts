@@ -473,13 +473,19 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     } catch {
       // Some task in the batch cannot be cloned: post them one by one to fail only those.
     }
+    /** Short ids a message that reached the worker introduced (each one names its function in full). */
+    const introduced = new Set<number>();
     for (const entry of sent) {
       // Each message names its function in full: the one that introduced the short id may fail.
       entry.message.ref = entry.task.ref;
       try {
         slot.worker.postMessage({ type: "tasks", tasks: [entry.message] });
         slot.claims.notifyPosted();
+        introduced.add(entry.message.refId);
       } catch (error) {
+        // Unless another message taught the worker this short id, the next task of this function
+        // must name it in full again (else the worker could not tell which function it is).
+        if (!introduced.has(entry.message.refId)) slot.host.refIds.forget(entry.task.ref);
         slot.claims.reclaim(entry.claim, entry.seq);
         slot.inFlight.delete(entry.seq);
         slot.host.releaseAll(entry.nodes);

@@ -87,3 +87,36 @@ describe("a pool function's returned promise after its task has ended", () => {
     expect(await edge.addFn.with({ threadPool: pool })(2, 2)).toBe(4);
   });
 });
+
+describe("a first call that cannot be sent", () => {
+  it("does not keep a worker from running that function later (its short id is not taken as known)", async () => {
+    const pool = new promising.ThreadPool({ maxThreads: 1 });
+    pools.push(pool);
+    const echo = edge.echoFn.with({ threadPool: pool });
+    // The worker's first task of `echo` cannot be cloned: it rejects, naming the argument...
+    const error = await (async () => echo(() => 1))().then(
+      () => null,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/argument 1/);
+    // ...and the same worker still runs later calls of it, alone and in a batch.
+    expect(await echo(2)).toBe(2);
+    expect(await Promise.all([echo(3), echo(4)])).toEqual([3, 4]);
+    expect(pool.threads).toBe(1);
+  });
+
+  it("the same within one batch: the failed task's siblings and later calls reach the function", async () => {
+    const pool = new promising.ThreadPool({ maxThreads: 1 });
+    pools.push(pool);
+    const echo = edge.echoFn.with({ threadPool: pool });
+    const settled = await Promise.allSettled([echo(() => 1), echo("a"), echo(() => 2), echo("b")]);
+    expect(settled.map((result) => result.status)).toEqual([
+      "rejected",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    expect(await echo("later")).toBe("later");
+  });
+});
