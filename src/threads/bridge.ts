@@ -9,7 +9,7 @@ import { traceOf } from "../core/trace.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
-import { ThreadPool } from "./pool.ts";
+import { createLibraryPool, ThreadPool } from "./pool.ts";
 import { rememberTaskContext } from "./task-context.ts";
 import { createWorkerBridge, encodeThis } from "./worker-bridge.ts";
 import { OutcomeThenable } from "./worker-host.ts";
@@ -24,7 +24,7 @@ let loopDefaultPool: ThreadPool | null = null;
 
 const mainThreadBridge: ThreadBridge = {
   isThreadPool: (value: unknown): value is ThreadPool => value instanceof ThreadPool,
-  createDefaultPool: () => new ThreadPool(),
+  createDefaultPool: () => createLibraryPool(),
   isBlockingAllowed: () => false,
   blockOn() {
     throw new Error("promising-ts: blocking is only possible in worker threads.");
@@ -35,7 +35,7 @@ const mainThreadBridge: ThreadBridge = {
   runOnPool(promise, work, thisArg, args) {
     const origin = work as CallOrigin;
     const node = promise as TreeNode;
-    loopDefaultPool ??= new ThreadPool();
+    loopDefaultPool ??= createLibraryPool();
     const pool = (node._pool as ThreadPool | null) ?? loopDefaultPool;
     // Runs in the async context that started the promise (core/promise.ts, scheduleStart).
     rememberTaskContext(node);

@@ -13,6 +13,8 @@ export interface FunctionRef {
   readonly url: string;
   readonly name: string;
   readonly ordinal: number;
+  /** Pools are numbered apart from functions (see registerPool); absent for functions. */
+  readonly kind?: "pool";
 }
 
 interface Entry {
@@ -25,19 +27,22 @@ interface Entry {
  * Global, so a CommonJS user module and the ESM worker entry agree in a pool worker.
  */
 const kRegistry = Symbol.for("promising-ts.function-registry.v2");
-const globalSlots = globalThis as { [kRegistry]?: Map<string, Entry[]> };
+/** url → pools created there, in order: numbered apart, so that a pool never shifts a function's rank. */
+const kPoolRegistry = Symbol.for("promising-ts.pool-registry.v1");
+const globalSlots = globalThis as {
+  [kRegistry]?: Map<string, Entry[]>;
+  [kPoolRegistry]?: Map<string, Entry[]>;
+};
 const registry = (globalSlots[kRegistry] ??= new Map());
+const poolRegistry = (globalSlots[kPoolRegistry] ??= new Map());
 
-/**
- * Registers `target` (a decorated function's identity, or a pool). With `required`, failing to
- * locate the module throws the locator's DecorationError; otherwise it just cannot cross threads.
- */
-export function registerFunction(
+function register(
+  lists: Map<string, Entry[]>,
   target: object,
   name: string,
   explicitModule: string | URL | undefined,
   required: boolean,
-): FunctionRef | null {
+): { url: string; ordinal: number } | null {
   let url: string;
   try {
     url =
@@ -48,21 +53,47 @@ export function registerFunction(
     if (required) throw error;
     return null;
   }
-  let list = registry.get(url);
-  if (list === undefined) registry.set(url, (list = []));
+  let list = lists.get(url);
+  if (list === undefined) lists.set(url, (list = []));
   list.push({ name, target: new WeakRef(target) });
-  return { url, name, ordinal: list.length - 1 };
+  return { url, ordinal: list.length - 1 };
+}
+
+/**
+ * Registers `target` (a decorated function's identity). With `required`, failing to locate the
+ * module throws the locator's DecorationError; otherwise it just cannot cross threads.
+ */
+export function registerFunction(
+  target: object,
+  name: string,
+  explicitModule: string | URL | undefined,
+  required: boolean,
+): FunctionRef | null {
+  const place = register(registry, target, name, explicitModule, required);
+  return place === null ? null : { url: place.url, name, ordinal: place.ordinal };
+}
+
+/**
+ * Registers a pool created by user code, so a worker can name it in `threadPool`. Pools have
+ * their own numbering per module: a pool created lazily or only in some threads (such as the
+ * default pool, created on first use in the main thread) must not change the rank, and so the
+ * name, of the functions decorated after it.
+ */
+export function registerPool(pool: object): FunctionRef | null {
+  const place = register(poolRegistry, pool, "ThreadPool", undefined, false);
+  return place === null ? null : { url: place.url, name: "ThreadPool", ordinal: place.ordinal, kind: "pool" };
 }
 
 const baseName = (name: string) => name.replace(/\d+$/, "");
 
 /** The function `ref` names in this thread, if its module has been loaded here and the names agree. */
 export function lookupFunction(ref: FunctionRef): object | undefined {
-  const entry = registry.get(ref.url)?.[ref.ordinal];
+  const entry = (ref.kind === "pool" ? poolRegistry : registry).get(ref.url)?.[ref.ordinal];
   if (entry === undefined || baseName(entry.name) !== baseName(ref.name)) return undefined;
   return entry.target.deref();
 }
 
 export function describeRef(ref: FunctionRef): string {
-  return `${ref.name || "(anonymous)"} (decoration #${ref.ordinal} of ${ref.url})`;
+  const what = ref.kind === "pool" ? "pool" : "decoration";
+  return `${ref.name || "(anonymous)"} (${what} #${ref.ordinal} of ${ref.url})`;
 }

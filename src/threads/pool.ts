@@ -23,7 +23,7 @@ import { PromisingError } from "../core/errors.ts";
 import type { ThreadPoolLike } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
-import { type FunctionRef, registerFunction } from "./function-registry.ts";
+import { type FunctionRef, registerPool } from "./function-registry.ts";
 import type { Outcome, TaskMessage, ThisTransfer } from "./protocol.ts";
 import { createSyncChannel, type SyncChannelServer, serveSyncChannel } from "./sync-channel.ts";
 import { TaskClaims } from "./task-claims.ts";
@@ -121,6 +121,22 @@ function checkCount(name: string, value: unknown, min: number): number | undefin
   return value;
 }
 
+/** Set while the library creates a pool of its own (see createLibraryPool). */
+let creatingLibraryPool = false;
+
+/**
+ * A pool the library creates for itself (the default pools, created on first use): never named
+ * for other threads, since it is created at no fixed point of any user module's top level.
+ */
+export function createLibraryPool(options?: ThreadPoolOptions): ThreadPool {
+  creatingLibraryPool = true;
+  try {
+    return new ThreadPool(options);
+  } finally {
+    creatingLibraryPool = false;
+  }
+}
+
 let lastSeq = 0;
 /** Task sequence numbers: positive int32, so the claim slots can hold them and their negation. */
 function nextSeq(): number {
@@ -165,9 +181,10 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
         `ThreadPool: minThreads (${this.minThreads}) cannot exceed maxThreads (${this.maxThreads}).`,
       );
     }
-    // Named like a decorated function, so a pool created at a module's top level can be chosen
-    // from inside a pool worker (threads/option-transfer.ts).
-    this.ref = registerFunction(this, "ThreadPool", undefined, false);
+    // Named by its module (apart from the functions: function-registry.ts), so a pool created at a
+    // module's top level can be chosen from inside a pool worker (threads/option-transfer.ts).
+    // The library's own pools are not: they exist only where and when first used.
+    this.ref = creatingLibraryPool ? null : registerPool(this);
     // Inside a pool worker a pool is only a name for the main thread's pool: it never starts threads.
     if (getWorkerRuntime() === undefined) {
       try {

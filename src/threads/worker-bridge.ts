@@ -15,7 +15,7 @@ import { PromiseBackedConcurrentFuture } from "./concurrent-future.ts";
 import { decodeThrown } from "./error-transfer.ts";
 import { type FunctionRef, registerFunction } from "./function-registry.ts";
 import { encodeOptions } from "./option-transfer.ts";
-import { ThreadPool } from "./pool.ts";
+import { createLibraryPool, ThreadPool } from "./pool.ts";
 import {
   type ChildOutcomes,
   type HandleArg,
@@ -68,7 +68,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
 
   const bridge: ThreadBridge = {
     isThreadPool: (value: unknown): value is ThreadPool => value instanceof ThreadPool,
-    createDefaultPool: () => new ThreadPool({ maxThreads: 1 }),
+    createDefaultPool: () => createLibraryPool({ maxThreads: 1 }),
     isBlockingAllowed: () => true,
     blockOn(node, mode, timeoutMs) {
       runtime.taskTouched = true;

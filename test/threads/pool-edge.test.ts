@@ -120,3 +120,12 @@ describe("a first call that cannot be sent", () => {
     expect(await echo("later")).toBe("later");
   });
 });
+
+describe("decoration numbering is the same in every thread", () => {
+  it("functions and pools decorated after a top-level `await main.run()` (which creates the default pool) are found in the workers", async () => {
+    const { code, stdout, stderr } = await runScript("decorate-after-run.ts");
+    expect(stderr).toBe("");
+    expect(stdout).toBe("before\nafter\nafter on laterPool: true\n");
+    expect(code).toBe(0);
+  }, 30_000);
+});
