@@ -60,7 +60,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       throw new SyncUsageError(
         `${what} on ${node} would block this worker thread on work that this same thread's event loop must run, ` +
           "which deadlocks. Only promises created by calling promising functions (which run in the main thread's " +
-          "tree) can be waited for synchronously here.",
+          "tree), and promises of this thread that have already settled, can be waited for synchronously here.",
       );
     }
     return id;
@@ -73,6 +73,14 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     blockOn(node, mode, timeoutMs) {
       runtime.taskTouched = true;
       const what = mode === "full" ? "sync()" : "unpackOnceSync()";
+      // A promise of this thread: blocking deadlocks only while it is pending.
+      if (!runtime.ids.has(node)) {
+        const local = node as PromisingPromise<unknown>;
+        // One level known: unpackOnceSync() returns it; sync() blocks on the inner promise.
+        const inner = local._inner;
+        if (local.done()) return mode === "once" && inner !== null ? inner : local.result();
+        if (inner !== null) return mode === "once" ? inner : bridge.blockOn(inner, "full", timeoutMs);
+      }
       const id = remoteIdOrThrow(node, what);
       // A value crosses once per thread: later calls return the same object (SPEC 4.9).
       const cached = outcomes.get(node);

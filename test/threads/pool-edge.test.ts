@@ -129,3 +129,23 @@ describe("decoration numbering is the same in every thread", () => {
     expect(code).toBe(0);
   }, 30_000);
 });
+
+describe("blocking on a settled promise of the worker itself", () => {
+  it("sync() and unpackOnceSync() return a settled local promise's value or throw its error", async () => {
+    expect(await edge.syncsSettledLocalFn()).toEqual({
+      value: 42,
+      once: "once",
+      sameError: true,
+      onceSameError: true,
+    });
+  });
+
+  it("also once a local promise's work has run; a main-thread layer is blocked on as usual", async () => {
+    expect(await edge.syncsLocalLaterFn()).toEqual({
+      plain: "local value",
+      plainOnce: "local value",
+      layerIsPromise: true,
+      layered: "hi layer",
+    });
+  });
+});
