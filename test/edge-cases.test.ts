@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import util from "node:util";
 import { describe, expect, it } from "vitest";
 import * as promising from "../src/index.ts";
-import { sleep } from "./helpers.ts";
+import { collectGarbageUntil, sleep } from "./helpers.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -236,5 +236,82 @@ describe("call-time overrides on async functions", () => {
   it("useThreadPool: null is refused as not allowed, not as a wrong value", () => {
     const f = promising.function(async function asyncFn() {});
     expect(() => f.with({ useThreadPool: null } as never)).toThrow(/not allowed on async functions/);
+  });
+});
+
+describe("deferred children are held weakly until they start (SPEC 2.8)", () => {
+  it("a deferred child nobody references is collected and never run, and awaitChildren does not run it", async () => {
+    let ran = 0;
+    const lazy = promising.function({ startSoon: false }, async function droppedLazy(payload: number[]) {
+      ran += payload.length > 0 ? 1 : 0;
+    });
+    await promising
+      .function(async function dropsItsChild() {
+        let ref!: WeakRef<object>;
+        (() => {
+          ref = new WeakRef(lazy(new Array(1000).fill(1)));
+        })();
+        await collectGarbageUntil(() => ref.deref() === undefined);
+        expect(ref.deref()).toBeUndefined();
+        await promising.awaitChildren();
+        expect([...promising.collectRemainingChildren({ excludeDone: false })]).toEqual([]);
+      })
+      .run();
+    expect(ran).toBe(0);
+  });
+
+  it("a deferred child still referenced is listed, and started by awaitChildren", async () => {
+    let ran = 0;
+    const lazy = promising.function({ startSoon: false }, async function keptLazy() {
+      ran++;
+      return "done";
+    });
+    await promising
+      .function(async function keepsItsChild() {
+        const child = lazy();
+        await collectGarbageUntil(() => true, 0);
+        expect(promising.collectRemainingChildren().has(child)).toBe(true);
+        await promising.awaitChildren();
+        expect(ran).toBe(1);
+        expect(child.result()).toBe("done");
+        expect(promising.collectRemainingChildren().has(child)).toBe(false);
+      })
+      .run();
+  });
+
+  it("a dropped deferred child does not keep its parent alive", async () => {
+    const lazy = promising.function({ startSoon: false }, async function lazyLeaf() {});
+    const root = new promising.PromisingContext({ parent: null });
+    let parentRef!: WeakRef<object>;
+    await root.run(async () => {
+      const parent = promising.function(async function parentOfLazy() {
+        lazy();
+      })();
+      parentRef = new WeakRef(parent);
+      await parent;
+    });
+    await collectGarbageUntil(() => parentRef.deref() === undefined);
+    expect(parentRef.deref()).toBeUndefined();
+    expect([...root.collectRemainingChildren({ excludeDone: false })]).toEqual([]);
+  });
+});
+
+describe("awaitChildren finds deferred descendants below quiet contexts", () => {
+  it("a deferred child created in a finished context block is started by the enclosing promise's awaitChildren", async () => {
+    let ran = 0;
+    const lazyInContext = promising.function(async function lazyInContext() {
+      ran++;
+    });
+    await promising
+      .function(async function opensDeferringContext() {
+        const kept = promising.context({ childrenStartSoon: false }).run(() => lazyInContext());
+        await sleep(1);
+        expect(ran).toBe(0);
+        expect(promising.collectRemainingChildren().has(kept)).toBe(true);
+        await promising.awaitChildren();
+        expect(ran).toBe(1);
+        expect(kept.done()).toBe(true);
+      })
+      .run();
   });
 });

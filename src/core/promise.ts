@@ -28,8 +28,10 @@ import { type ConcurrentFuture, getThreadBridge, type ThreadPoolLike } from "./t
 import { stampTrace } from "./trace.ts";
 import {
   attachChild,
+  attachDeferredChild,
   type ChildRegistry,
   EXPLICIT_PARENT,
+  markBusyUpwards,
   releaseIfQuiet,
   SELF_DONE,
   START_SOON,
@@ -353,12 +355,17 @@ function initNode(
   parent: TreeNode | null,
   config: RawConfig,
   kind: number,
+  prefilled = false,
 ): void {
   (promise as { namespace: string | null }).namespace = namespace;
   promise._parent = parent;
   promise._flags = resolveFlags(parent, config, true) | (kind << KIND_SHIFT);
   promise._pool = resolvePool(parent, config.threadPool);
-  if (parent !== null) attachChild(parent, promise);
+  if (parent === null) return;
+  // A deferred promise is held weakly until it starts: never consumed and dropped, it is
+  // collected and never runs (as in Python's WeakSet of children), and it keeps no ancestor busy.
+  if (promise._flags & START_SOON || prefilled) attachChild(parent, promise);
+  else attachDeferredChild(parent, promise);
 }
 
 function scheduleIfEager(promise: PromisingPromise<unknown>): void {
@@ -442,7 +449,14 @@ function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, optio
     );
   }
   const parent = (opts.parent === undefined ? activeNode() : opts.parent) as TreeNode | null;
-  initNode(promise, (opts.namespace as string | null | undefined) ?? null, parent, opts, kind);
+  initNode(
+    promise,
+    (opts.namespace as string | null | undefined) ?? null,
+    parent,
+    opts,
+    kind,
+    hasResult || hasError,
+  );
   if (opts.parent !== undefined) promise._flags |= EXPLICIT_PARENT;
   if (hasResult) settle(promise, FULFILLED, opts.prefilledResult);
   else if (hasError) settle(promise, REJECTED, opts.prefilledError);
@@ -523,6 +537,8 @@ export function peekOutcome(promise: PromisingPromise<unknown>): { ok: boolean; 
 function ensureStarted(promise: PromisingPromise<unknown>): void {
   if (promise._state === DEFERRED) {
     promise._state = QUEUED;
+    // From now on it runs: its parent holds it strongly (see initNode).
+    if (promise._parent !== null) markBusyUpwards(promise);
     scheduleJobInCallerContext(promise);
   }
 }

@@ -25,6 +25,12 @@ export const SELF_DONE = 64;
  * work did not start inside its parent's flow (see isEnteredInFlow in active.ts).
  */
 export const EXPLICIT_PARENT = 1 << 12;
+/**
+ * A deferred child was attached here or below. Deferred children keep no ancestor busy, so a
+ * walk that skips quiet subtrees (`excludeDone`) still descends into quiet children with this
+ * bit, to find deferred descendants for `awaitChildren` to start. Set once, never cleared.
+ */
+export const DEFERRED_BELOW = 1 << 13;
 
 export interface TreeNode {
   readonly namespace: string | null;
@@ -54,6 +60,13 @@ export class ChildRegistry {
   busyCount = 0;
   /** Finished children, held weakly, at most FINISHED_CHILDREN_REMEMBERED. */
   done: WeakRef<TreeNode>[] = [];
+  /**
+   * Deferred children not started yet, held weakly (SPEC 2.8: a child that does not run is not
+   * kept alive by its parent), without a cap: `awaitChildren` must find every one to start it.
+   * Entries of children that have started since are dropped when the list has doubled.
+   */
+  deferred: WeakRef<TreeNode>[] | null = null;
+  #deferredPruneAt = 64;
   /** Finished children not remembered since the list was last full. */
   #overflow = 0;
 
@@ -73,6 +86,14 @@ export class ChildRegistry {
     this.busyCount--;
   }
 
+  addDeferred(child: TreeNode): void {
+    const deferred = (this.deferred ??= []);
+    deferred.push(new WeakRef(child));
+    if (deferred.length < this.#deferredPruneAt) return;
+    this.deferred = deferred.filter((ref) => isStillDeferred(ref.deref()));
+    this.#deferredPruneAt = Math.max(64, 2 * this.deferred.length);
+  }
+
   addDone(child: TreeNode): void {
     if (this.done.length >= FINISHED_CHILDREN_REMEMBERED) {
       // Full: make room by dropping dead references, but only once per list-length of
@@ -82,6 +103,24 @@ export class ChildRegistry {
       if (this.done.length >= FINISHED_CHILDREN_REMEMBERED) return;
     }
     this.done.push(new WeakRef(child));
+  }
+}
+
+/** Alive, and neither started (it would be in the busy list) nor finished. */
+function isStillDeferred(node: TreeNode | undefined): node is TreeNode {
+  return node !== undefined && !(node._flags & (IN_PARENT_BUSY | SELF_DONE));
+}
+
+/** Registers a new deferred child, held weakly until it starts (then: markBusyUpwards). */
+export function attachDeferredChild(parent: TreeNode, child: TreeNode): void {
+  child._parent = parent;
+  (parent._children ??= new ChildRegistry()).addDeferred(child);
+  for (
+    let node: TreeNode | null = parent;
+    node !== null && !(node._flags & DEFERRED_BELOW);
+    node = node._parent
+  ) {
+    node._flags |= DEFERRED_BELOW;
   }
 }
 
@@ -149,10 +188,26 @@ export function collectChildren(
       if (recursively) stack.push(child);
     };
     for (let child = registry.busyHead; child !== null; child = child._nextBusy) consider(child);
+    if (registry.deferred !== null) {
+      for (const ref of registry.deferred) {
+        const child = ref.deref();
+        // A deferred child that started since is in the busy list (or, finished, in `done`).
+        if (isStillDeferred(child)) consider(child);
+      }
+    }
     if (!excludeDone) {
       for (const ref of registry.done) {
         const child = ref.deref();
         if (child !== undefined) consider(child);
+      }
+    } else if (recursively && node._flags & DEFERRED_BELOW) {
+      // Quiet children are done themselves, but may hold deferred descendants.
+      for (const ref of registry.done) {
+        const child = ref.deref();
+        if (child !== undefined && child._flags & DEFERRED_BELOW && !visited.has(child)) {
+          visited.add(child);
+          stack.push(child);
+        }
       }
     }
   }
