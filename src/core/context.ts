@@ -53,8 +53,8 @@ export interface AwaitChildrenOptions {
 }
 
 export interface AwaitChildrenSyncOptions extends AwaitChildrenOptions {
-  /** Give up after this many milliseconds with `TimeoutError`; the children keep running. */
-  timeoutMs?: number;
+  /** Give up after this many milliseconds with `TimeoutError`; the children keep running. `null`/`Infinity`: no limit. */
+  timeoutMs?: number | null;
 }
 
 /** What a promise must offer so that `awaitChildren` can wait for it without observing its failure. */

@@ -131,8 +131,8 @@ const RULES: Record<string, OptionRule> = {
   parentsFirst: { accepts: isBoolean, expected: "true or false" },
   raiseIfNone: { accepts: isBoolean, expected: "true or false" },
   timeoutMs: {
-    accepts: (v) => typeof v === "number" && v >= 0 && !Number.isNaN(v),
-    expected: "a number of milliseconds >= 0 (Infinity waits forever)",
+    accepts: (v) => v === null || (typeof v === "number" && v >= 0 && !Number.isNaN(v)),
+    expected: "a number of milliseconds >= 0, or Infinity or null to wait without limit",
   },
 };
 

@@ -46,8 +46,8 @@ export type Layer<T> = { value: T } | { promise: PromisingPromise<T> };
 
 /** Blocking waits (worker threads only). */
 export interface SyncOptions {
-  /** Give up after this many milliseconds with `TimeoutError`; the promise keeps running. */
-  timeoutMs?: number;
+  /** Give up after this many milliseconds with `TimeoutError`; the promise keeps running. `null`/`Infinity`: no limit. */
+  timeoutMs?: number | null;
 }
 
 // Lifecycle. Numeric order matters: `>= UNPACKED_ONCE` means "the first layer is known".

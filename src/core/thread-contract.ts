@@ -15,8 +15,8 @@ export interface ConcurrentFuture<T> {
   /** Pass as `transferList` when handing the future to a worker in `workerData`. */
   readonly transferList: readonly unknown[];
   done(): boolean;
-  result(options?: { timeoutMs?: number }): T;
-  exception(options?: { timeoutMs?: number }): unknown;
+  result(options?: { timeoutMs?: number | null }): T;
+  exception(options?: { timeoutMs?: number | null }): unknown;
 }
 
 export interface ThreadBridge {
@@ -27,9 +27,9 @@ export interface ThreadBridge {
   /** Whether the current thread may block (a pool worker); false on the thread that owns the event loop. */
   isBlockingAllowed(): boolean;
   /** Blocks the current (worker) thread until `promise` settles: fully (`full`) or one level (`once`). */
-  blockOn(promise: TreeNode, mode: "full" | "once", timeoutMs: number | undefined): unknown;
+  blockOn(promise: TreeNode, mode: "full" | "once", timeoutMs: number | null | undefined): unknown;
   /** Blocks the current (worker) thread until `node` has no running children. */
-  awaitChildrenSync(node: TreeNode, recursively: boolean, timeoutMs: number | undefined): void;
+  awaitChildrenSync(node: TreeNode, recursively: boolean, timeoutMs: number | null | undefined): void;
   /** Runs a `useThreadPool: true` function for `promise` on its pool; the thenable settles with the outcome. */
   runOnPool(promise: TreeNode, fn: unknown, thisArg: unknown, args: unknown[]): PromiseLike<unknown>;
   /** The concurrent-future view of `promise`. */

@@ -11,6 +11,7 @@ import { isMainThread, MessageChannel, type MessagePort, receiveMessageOnPort } 
 import { SyncUsageError, TimeoutError } from "../core/errors.ts";
 import type { PromisingPromise } from "../core/promise.ts";
 import type { ConcurrentFuture } from "../core/thread-contract.ts";
+import { checkTimeoutMs } from "./timeouts.ts";
 
 const PENDING = 0;
 const READY = 1;
@@ -25,8 +26,8 @@ export interface ConcurrentFutureData {
 }
 
 export interface FutureWaitOptions {
-  /** Give up after this many milliseconds with `TimeoutError`. */
-  timeoutMs?: number;
+  /** Give up after this many milliseconds with `TimeoutError`; `null`, `Infinity` or absent: wait without limit. */
+  timeoutMs?: number | null;
 }
 
 export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFutureData, ConcurrentFuture<T> {
@@ -115,7 +116,9 @@ export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFut
     return outcome.ok ? undefined : outcome.error;
   }
 
-  #wait(what: string, timeoutMs: number | undefined): Outcome {
+  #wait(what: string, timeoutOption: number | null | undefined): Outcome {
+    // Checked first, so that a bad value fails the same way whether or not the outcome is known.
+    const timeoutMs = checkTimeoutMs(timeoutOption, `concurrentFuture.${what}`);
     if (this.#outcome !== null) return this.#outcome;
     if (this.#promise !== null || isMainThread) {
       throw new SyncUsageError(

@@ -26,19 +26,32 @@ import {
   type WorkerPost,
   type WorkerRequest,
 } from "./protocol.ts";
+import { SyncChannelCloneError } from "./sync-channel.ts";
+import { checkTimeoutMs } from "./timeouts.ts";
 import { OutcomeThenable } from "./worker-host.ts";
 import type { WorkerRuntime } from "./worker-runtime.ts";
 
 export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
   const post = (message: WorkerPost) => runtime.client.post(message);
   const poolRef = (pool: object) => (pool instanceof ThreadPool ? pool.ref : null);
-  const request = (message: WorkerRequest, timeoutMs: number | undefined, what: string) => {
+  const request = (message: WorkerRequest, timeoutMs: number | undefined, what: string, node: TreeNode) => {
     try {
       return runtime.client.request(message, timeoutMs);
     } catch (error) {
       if (error instanceof TimeoutError) {
         throw new TimeoutError(
           `${what} timed out after ${timeoutMs} ms; the promise keeps running. Wait longer, or await it instead.`,
+        );
+      }
+      if (error instanceof SyncChannelCloneError) {
+        // The channel's message names the clone failure in parentheses; keep only that part.
+        const reason = /structured-cloned \((.*)\)\.?$/s.exec(error.message)?.[1] ?? error.message;
+        const promise = node.namespace === null ? "the promise" : `the promise of ${node.namespace}`;
+        throw new TypeError(
+          `${what}: the value of ${promise} cannot be sent to this worker thread: it cannot be structured-cloned (${reason}). ` +
+            "Values reach a pool worker by structured clone: resolve the promise to plain data (no functions, " +
+            "sockets, or class instances whose state lives in private fields), or await it on the main thread instead.",
+          { cause: error },
         );
       }
       throw error;
@@ -70,9 +83,11 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     isThreadPool: (value: unknown): value is ThreadPool => value instanceof ThreadPool,
     createDefaultPool: () => createLibraryPool({ maxThreads: 1 }),
     isBlockingAllowed: () => true,
-    blockOn(node, mode, timeoutMs) {
+    blockOn(node, mode, timeoutOption) {
       runtime.taskTouched = true;
       const what = mode === "full" ? "sync()" : "unpackOnceSync()";
+      // Checked first, so that a bad value fails the same way whether or not the promise has settled.
+      const timeoutMs = checkTimeoutMs(timeoutOption, what);
       // A promise of this thread: blocking deadlocks only while it is pending.
       if (!runtime.ids.has(node)) {
         const local = node as PromisingPromise<unknown>;
@@ -87,7 +102,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       if (cached !== undefined && (mode === "full" || cached.layerIsValue)) return unwrap(cached);
       let answer: unknown;
       try {
-        answer = request({ op: "sync", id, mode }, timeoutMs, what);
+        answer = request({ op: "sync", id, mode }, timeoutMs, what, node);
       } catch (error) {
         if (!(error instanceof TimeoutError)) {
           outcomes.set(node, { ok: false, value: error, layerIsValue: true });
@@ -110,8 +125,9 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       }
       return makeHandle(runtime, layer.handle, layer.namespace, null, true);
     },
-    awaitChildrenSync(node, recursively, timeoutMs) {
+    awaitChildrenSync(node, recursively, timeoutOption) {
       runtime.taskTouched = true;
+      const timeoutMs = checkTimeoutMs(timeoutOption, "awaitChildrenSync()");
       // The children finish on the main thread; their stand-ins here learn their outcomes from
       // the answer, so that done(), result() and collectRemainingChildren() agree afterwards.
       const standIns: PromisingPromise<unknown>[] = [];
@@ -132,6 +148,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         { op: "awaitChildren", id: remoteIdOrThrow(node, "awaitChildrenSync()"), recursively, outcomesOf },
         timeoutMs,
         "awaitChildrenSync()",
+        node,
       ) as ChildOutcomes;
       standIns.forEach((standIn, index) => {
         const outcome = answer[index];

@@ -7,7 +7,7 @@ const workerFile = new URL("./fixtures/future-worker.mjs", import.meta.url);
 /** Hands `promise`'s concurrent future to a fresh worker thread and returns its report. */
 async function blockInWorker(
   promise: promising.Promise<unknown>,
-  data: { mode?: "result" | "exception"; timeoutMs?: number } = {},
+  data: { mode?: "result" | "exception"; timeoutMs?: number | null | string } = {},
 ): Promise<Record<string, unknown>> {
   const future = promise.asConcurrentFuture();
   const worker = new Worker(workerFile, {
@@ -77,6 +77,21 @@ describe("PromiseBackedConcurrentFuture in a worker the user started", () => {
     expect(promise.done()).toBe(false);
     release();
     expect(await promise).toBe("late");
+  });
+
+  it("timeoutMs: null waits without limit; a bad value throws a TypeError naming timeoutMs of result()", async () => {
+    const slow = promising.function(async function slowToo() {
+      await new Promise((r) => setTimeout(r, 50));
+      return "waited";
+    });
+    expect(await blockInWorker(slow(), { timeoutMs: null })).toMatchObject({
+      value: "waited",
+      doneAfter: true,
+    });
+    for (const timeoutMs of [-1, Number.NaN, "10"]) {
+      const report = await blockInWorker(slow(), { timeoutMs });
+      expect(report.error).toMatch(/^TypeError: concurrentFuture\.result\(\): timeoutMs must be/);
+    }
   });
 
   it("on the main thread: result()/exception() throw SyncUsageError, done() polls, transferList is an array", async () => {

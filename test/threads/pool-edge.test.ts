@@ -149,3 +149,47 @@ describe("blocking on a settled promise of the worker itself", () => {
     });
   });
 });
+
+describe("timeoutMs of the blocking calls in a worker", () => {
+  it('null (like Infinity) waits without limit; -1, NaN and "10" throw a TypeError naming the call, settled or not', async () => {
+    const report = (await edge.timeoutOptionsFn()) as {
+      nullSync: string;
+      nullOnce: string;
+      nullChildren: unknown;
+      infinity: string;
+      bad: Record<string, Record<string, { className: string; message: string }>>;
+    };
+    expect(report.nullSync).toBe("hi null");
+    expect(report.nullOnce).toBe("hi null once");
+    expect(report.nullChildren).toEqual({ value: undefined });
+    expect(report.infinity).toBe("hi infinity");
+    expect(Object.keys(report.bad)).toEqual(["-1", "NaN", '"10"']);
+    for (const [label, calls] of Object.entries(report.bad)) {
+      for (const [call, error] of Object.entries(calls)) {
+        const where = `${label} / ${call}`;
+        expect(error.className, where).toBe("TypeError");
+        expect(error.message, where).toMatch(/timeoutMs/);
+        expect(error.message, where).toContain(label);
+        expect(error.message, where).not.toMatch(/SyncChannel/);
+        const name = {
+          pending: "sync()",
+          settled: "sync()",
+          once: "unpackOnceSync()",
+          children: "awaitChildrenSync",
+        }[call]!;
+        expect(error.message, where).toContain(name);
+      }
+    }
+  });
+
+  it("a value that cannot be cloned into the worker: a TypeError saying what could not be sent and what to do", async () => {
+    const report = (await edge.syncsUncloneableFn()) as { className: string; message: string };
+    expect(report.className).toBe("TypeError");
+    expect(report.message).toMatch(
+      /^sync\(\): the value of the promise of returnsUncloneable cannot be sent to this worker thread/,
+    );
+    expect(report.message).toMatch(/could not be cloned/);
+    expect(report.message).toMatch(/structured clone/);
+    expect(report.message).not.toMatch(/sync-channel/);
+  });
+});
