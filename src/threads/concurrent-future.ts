@@ -11,6 +11,14 @@ import { isMainThread, MessageChannel, type MessagePort, receiveMessageOnPort } 
 import { SyncUsageError, TimeoutError } from "../core/errors.ts";
 import type { PromisingPromise } from "../core/promise.ts";
 import type { ConcurrentFuture } from "../core/thread-contract.ts";
+import {
+  decodeThrown,
+  type ErrorClass,
+  encodeThrown,
+  errorClassMap,
+  type TransferredValue,
+} from "./error-transfer.ts";
+import { WorkerCrashedError } from "./pool.ts";
 import { checkTimeoutMs } from "./timeouts.ts";
 
 const PENDING = 0;
@@ -19,6 +27,11 @@ const READY = 1;
 const CELLS = 2;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** What crosses: an error travels encoded, so that it keeps its class, stack and promise trace. */
+type SentOutcome = { ok: true; value: unknown } | { ok: false; error: TransferredValue };
+
+/** The classes errors are rebuilt as in the receiving worker (built-in and promising-ts ones). */
+let errorClasses: ReadonlyMap<string, ErrorClass> | null = null;
 
 export interface ConcurrentFutureData {
   readonly signal: SharedArrayBuffer;
@@ -56,21 +69,24 @@ export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFut
     });
     port1.unref();
     const deliver = () => {
-      let outcome: Outcome;
+      let outcome: SentOutcome;
       try {
         outcome = { ok: true, value: promise.result() };
       } catch (error) {
-        outcome = { ok: false, error };
+        outcome = { ok: false, error: encodeThrown(error) };
       }
       try {
         port1.postMessage(outcome);
       } catch (cloneFailure) {
         port1.postMessage({
           ok: false,
-          error: new TypeError(
-            `The outcome of ${promise} cannot be sent to another thread: ${(cloneFailure as Error).message}`,
+          error: encodeThrown(
+            new TypeError(
+              `The value of ${promise} cannot be sent to the worker thread: it cannot be structured-cloned ` +
+                `(${(cloneFailure as Error).message}). Resolve the promise to plain data to block on it from another thread.`,
+            ),
           ),
-        });
+        } satisfies SentOutcome);
       }
       Atomics.store(cells, 0, READY);
       Atomics.notify(cells, 0);
@@ -142,7 +158,9 @@ export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFut
         `concurrentFuture.${what}: the outcome was already taken by another copy of this future.`,
       );
     }
-    this.#outcome = message.message as Outcome;
+    const sent = message.message as SentOutcome;
+    errorClasses ??= errorClassMap([WorkerCrashedError]);
+    this.#outcome = sent.ok ? sent : { ok: false, error: decodeThrown(sent.error, errorClasses) };
     this.port.close();
     return this.#outcome;
   }

@@ -62,6 +62,34 @@ describe("PromiseBackedConcurrentFuture in a worker the user started", () => {
     await expect(p2).rejects.toThrow(RangeError);
   });
 
+  it("library errors keep their class and promise trace: TimeoutError, ContextNotFoundError, SyncUsageError", async () => {
+    const errors = [
+      new promising.TimeoutError("took too long"),
+      new promising.ContextNotFoundError("no context"),
+      new promising.SyncUsageError("would deadlock"),
+    ];
+    for (const error of errors) {
+      const throwsIt = promising.function(async function throwsLibraryError() {
+        throw error;
+      });
+      const p1 = throwsIt();
+      const p2 = throwsIt();
+      const viaException = await blockInWorker(p1, { mode: "exception", timeoutMs: 5_000 });
+      const viaResult = await blockInWorker(p2, { timeoutMs: 5_000 });
+      const expected = {
+        className: error.constructor.name,
+        isError: true,
+        isPromisingError: true,
+        promisingTrace: [expect.stringMatching(/throwsLibraryError/)],
+      };
+      expect(viaException.exceptionInfo).toEqual(expected);
+      expect(viaResult.errorInfo).toEqual(expected);
+      expect(viaResult.error).toBe(`${error.name}: ${error.message}`);
+      await expect(p1).rejects.toBe(error);
+      await expect(p2).rejects.toBe(error);
+    }
+  });
+
   it("times out with TimeoutError while the promise keeps running", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => {
