@@ -24,10 +24,11 @@ import type { ThreadPoolLike } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
 import { type FunctionRef, registerPool } from "./function-registry.ts";
-import type { Outcome, TaskMessage, ThisTransfer } from "./protocol.ts";
+import type { Outcome, TaskMessage, ThisTransfer, WorkerFailureInfo } from "./protocol.ts";
 import { createSyncChannel, type SyncChannelServer, serveSyncChannel } from "./sync-channel.ts";
 import { TaskClaims } from "./task-claims.ts";
 import { TaskQueue } from "./task-queue.ts";
+import { reportWorkerFailure, takeWorkerFailureInfo } from "./worker-failures.ts";
 import { type OutcomeThenable, WorkerHost } from "./worker-host.ts";
 import { workerBootstrap } from "./worker-location.ts";
 import { getWorkerRuntime } from "./worker-runtime.ts";
@@ -135,6 +136,16 @@ export function createLibraryPool(options?: ThreadPoolOptions): ThreadPool {
   } finally {
     creatingLibraryPool = false;
   }
+}
+
+/** Why a worker died, for WorkerCrashedError messages: the error, and where it came from if the worker said. */
+function crashReason(cause: unknown, failure: WorkerFailureInfo | null): string {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  if (failure === null) return reason;
+  const what = failure.origin === "unhandledRejection" ? "an unhandled rejection" : "an uncaught error";
+  return failure.functionName === null
+    ? `${reason}: ${what}`
+    : `${reason}: ${what} from ${failure.functionName}`;
 }
 
 let lastSeq = 0;
@@ -445,7 +456,7 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     const server = serveSyncChannel(channel.mainEnd, host.onRequest, { onPost: host.onPost });
     slot = new Slot(worker, host, server, claims);
     this.#slots.add(slot);
-    worker.on("error", (error) => this.#crash(slot, error));
+    worker.on("error", (error) => this.#crash(slot, error, true));
     worker.on("exit", (code) => this.#crash(slot, new Error(`exit code ${code}`)));
     return slot;
   }
@@ -596,8 +607,13 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     await slot.worker.terminate();
   }
 
-  /** A worker died: reject only the task it was running, forget it, and let dispatch replace it. */
-  #crash(slot: Slot, cause: unknown): void {
+  /**
+   * A worker died: reject only the task it was running, forget it, and let dispatch replace it.
+   * An error that killed it (`uncaught`) while it ran no task is reported (worker-failures.ts):
+   * nothing else would ever show it.
+   */
+  #crash(slot: Slot, cause: unknown, uncaught = false): void {
+    const failure = uncaught ? takeWorkerFailureInfo(cause) : null;
     if (slot.exited) return;
     slot.exited = true;
     this.#slots.delete(slot);
@@ -608,13 +624,15 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     slot.server.close();
     // Tasks it never claimed run elsewhere; only the one it was running fails.
     const requeued: PoolTask[] = [];
+    let failed = 0;
     for (const entry of slot.inFlight.values()) {
       const { task } = entry;
       if (slot.claims.reclaim(entry.claim, entry.seq)) {
         requeued.push(task);
         continue;
       }
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      const reason = crashReason(cause, failure);
+      failed++;
       task.outcome.settle(
         false,
         new WorkerCrashedError(
@@ -624,14 +642,16 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
       );
     }
     slot.inFlight.clear();
+    failed += slot.host.unsettledWraps;
     slot.host.failUnsettledWraps((what) => {
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      const reason = crashReason(cause, failure);
       return new WorkerCrashedError(
         `The worker thread that was to settle ${what} died (${reason}); the pool replaced the worker.`,
         { cause },
       );
     });
     this.#queue.unshiftAll(requeued);
+    if (uncaught && failed === 0) reportWorkerFailure(cause, failure);
     void slot.worker.terminate();
     if (!this.#closed) this.#dispatch();
   }

@@ -123,3 +123,18 @@ export type LayerAnswer =
 export function isHandleArg(arg: unknown): arg is HandleArg {
   return arg !== null && typeof arg === "object" && "__promisingHandle" in arg;
 }
+
+/**
+ * What a pool worker adds to an error that kills it (an uncaught exception or an unhandled
+ * rejection), as an own enumerable property so that it crosses with the Worker's `error` event.
+ */
+export const WORKER_FAILURE_KEY = "__promisingWorkerFailure";
+
+export interface WorkerFailureInfo {
+  /** `uncaughtException` or `unhandledRejection`. */
+  readonly origin: string;
+  /** The namespace of the pool function whose work (or leftover callback) failed, if known. */
+  readonly functionName: string | null;
+  /** The promise trace where it failed (root first), empty if nothing was active. */
+  readonly trace: string[];
+}

@@ -30,8 +30,9 @@ const runtime: WorkerRuntime = {
 setWorkerRuntime(runtime);
 
 // Loaded after the runtime exists: the public entry installs the bridge for this thread.
-const { runTask, settleWatch, skipTask } = await import("./worker-tasks.ts");
+const { runTask, settleWatch, skipTask, tagFatalErrors } = await import("./worker-tasks.ts");
 await import("../index.ts");
+tagFatalErrors();
 
 // The source-mode bootstrap registered tsx already (worker-bootstrap.mjs).
 let tsxRegistered =

@@ -3,11 +3,12 @@
  * `getActivePromise()`, traces and parents work as on the main thread), calls the function
  * with the task's promise active, and reports the outcome.
  */
-import { runWithActive } from "../core/active.ts";
+import { activeNode, runWithActive } from "../core/active.ts";
 import { PromisingContext } from "../core/context.ts";
 import { PromisingError } from "../core/errors.ts";
 import { isThenable } from "../core/options.ts";
 import { PromisingPromise } from "../core/promise.ts";
+import { formatTraceOf } from "../core/trace.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, lookupFunction } from "./function-registry.ts";
@@ -16,6 +17,8 @@ import {
   type Outcome,
   type SettledMessage,
   type TaskMessage,
+  WORKER_FAILURE_KEY,
+  type WorkerFailureInfo,
   type WorkerPost,
 } from "./protocol.ts";
 import { decodeArg, makeHandle, makeTaskHandle } from "./worker-bridge.ts";
@@ -34,6 +37,39 @@ export function settleWatch(runtime: WorkerRuntime, message: SettledMessage): vo
   if ("layer" in outcome) return;
   if (outcome.ok) watch.settle(true, outcome.value);
   else watch.settle(false, decodeThrown(outcome.error));
+}
+
+/** The promises of the tasks this worker ran (their stand-ins), to name the pool function a failure came from. */
+const taskNodes = new WeakSet<TreeNode>();
+
+/**
+ * An error that kills this worker (uncaught, or an unhandled rejection) leaves no promise to
+ * carry it: the pool reports it on the main thread (pool.ts). Tag it with what was running,
+ * read from the async context the failing callback ran in (the pool function's, for a timer or
+ * promise it left behind).
+ */
+export function tagFatalErrors(): void {
+  process.on("uncaughtExceptionMonitor", (error, origin) => {
+    if (error === null || typeof error !== "object") return;
+    const node = activeNode();
+    let task: TreeNode | null = node;
+    while (task !== null && !taskNodes.has(task)) task = task._parent;
+    const info: WorkerFailureInfo = {
+      origin,
+      functionName: task?.namespace ?? null,
+      trace: node === null ? [] : formatTraceOf(node),
+    };
+    try {
+      Object.defineProperty(error, WORKER_FAILURE_KEY, {
+        value: info,
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
+    } catch {
+      // A frozen error: the main thread reports it without the name.
+    }
+  });
 }
 
 /** A task another thread runs: the promises among its arguments were received all the same. */
@@ -128,6 +164,7 @@ function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
   runtime.taskNodeId = own.id;
   runtime.taskTouched = false;
   runtime.taskNode = makeTaskHandle(runtime, own.id, own.namespace, parent);
+  taskNodes.add(runtime.taskNode);
   return runtime.taskNode;
 }
 

@@ -193,3 +193,29 @@ describe("timeoutMs of the blocking calls in a worker", () => {
     expect(report.message).not.toMatch(/sync-channel/);
   });
 });
+
+describe("failures that kill an idle pool worker", () => {
+  it("an uncaught error or unhandled rejection left behind by a pool function is reported, naming it; the pool replaces the worker", async () => {
+    const { code, stdout, stderr } = await runScript("worker-failures.ts");
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      "timer: returned\nrejection: returned\ntimer again: returned\n" +
+        "custom: boom async | Promise(main, pending) > Promise(leavesThrowingTimer, pending) | promise: null\n" +
+        "pool still works: 42\n",
+    );
+    const reports = stderr.split(/^(?=promising-ts: )/m);
+    expect(reports).toHaveLength(2);
+    expect(reports[0]).toMatch(
+      /^promising-ts: a pool worker thread died of an uncaught error from the pool function leavesThrowingTimer\b/,
+    );
+    expect(reports[0]).toMatch(
+      /Promise trace \(root first\):\n {2}Promise\(main, \w+\)\n {2}Promise\(leavesThrowingTimer/,
+    );
+    expect(reports[0]).toMatch(/^Error: boom async$/m);
+    expect(reports[0]).toMatch(/ON_UNOBSERVED_FAILURE/);
+    expect(reports[1]).toMatch(
+      /^promising-ts: a pool worker thread died of an unhandled promise rejection from the pool function dropsRejection\b/,
+    );
+    expect(reports[1]).toMatch(/^TypeError: dropped in worker$/m);
+  }, 30_000);
+});
