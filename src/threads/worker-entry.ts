@@ -4,7 +4,10 @@
  * module's top level is a no-op here), then runs the tasks it is sent one at a time, each
  * only if it wins the task's claim (the main thread may have given it to another worker).
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { FunctionRef } from "./function-registry.ts";
 import type { MainToWorker, TaskMessage } from "./protocol.ts";
@@ -31,7 +34,7 @@ setWorkerRuntime(runtime);
 
 // Loaded after the runtime exists: the public entry installs the bridge for this thread.
 const { runTask, settleWatch, skipTask, tagFatalErrors } = await import("./worker-tasks.ts");
-await import("../index.ts");
+const { PromisingError } = await import("../index.ts");
 tagFatalErrors();
 
 // The source-mode bootstrap registered tsx already (worker-bootstrap.mjs).
@@ -58,18 +61,68 @@ function importUserModule(url: string): Record<string, unknown> | Promise<Record
   return loading;
 }
 
+const TYPESCRIPT_FILE = /\.[mc]?tsx?$/;
+/** Why registering tsx failed in this worker, until it succeeds (named if a TypeScript import then fails). */
+let tsxFailure: unknown = null;
+
 async function loadUserModule(url: string): Promise<Record<string, unknown>> {
-  if (!tsxRegistered && /\.[mc]?tsx?$/.test(url)) {
-    tsxRegistered = true;
+  const typescript = TYPESCRIPT_FILE.test(url);
+  if (!tsxRegistered && typescript) {
     try {
-      const api = createRequire(url).resolve("tsx/esm/api");
-      const { register } = (await import(api)) as { register: () => void };
+      const { register } = (await import(resolveTsxEsmApi(url))) as { register: () => unknown };
       register();
-    } catch {
-      // No tsx next to the module: maybe another loader is active; the import below will tell.
+      tsxRegistered = true;
+      tsxFailure = null;
+    } catch (error) {
+      // Maybe another loader is active (or Node strips types itself): the import below tells.
+      tsxFailure = error;
     }
   }
-  return (await import(url)) as Record<string, unknown>;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if (!typescript || tsxFailure === null) throw error;
+    throw new PromisingError(
+      `The pool worker could not import the TypeScript module ${url} (${describe(error)}), and registering ` +
+        `tsx in the worker failed: ${describe(tsxFailure)}. Install tsx where that module can resolve it ` +
+        "(npm install --save-dev tsx), or run the pool functions from JavaScript.",
+      { cause: error },
+    );
+  }
+}
+
+const describe = (value: unknown) => (value instanceof Error ? value.message : String(value));
+
+/**
+ * The URL of tsx's ESM API (`tsx/esm/api`, `import` condition) as the user's module resolves it.
+ * `createRequire(url).resolve()` alone would pick the `require` condition: tsx's CommonJS build,
+ * whose `register()` fails in an ES module context. Node 20 has no `import.meta.resolve` with a
+ * parent, so the package is found with require and its exports map read for the import target.
+ */
+function resolveTsxEsmApi(fromUrl: string): string {
+  const packageJsonPath = createRequire(fromUrl).resolve("tsx/package.json");
+  const exportsMap = (
+    JSON.parse(readFileSync(packageJsonPath, "utf8")) as { exports?: Record<string, unknown> }
+  ).exports;
+  const target = importTarget(exportsMap?.["./esm/api"]);
+  if (target === undefined) {
+    throw new Error(
+      `${packageJsonPath} exports no "./esm/api" for import: a tsx version without register().`,
+    );
+  }
+  return pathToFileURL(join(dirname(packageJsonPath), target)).href;
+}
+
+/** The file an exports-map entry names for an `import` from Node (conditions in their order). */
+function importTarget(entry: unknown): string | undefined {
+  if (typeof entry === "string") return entry;
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return undefined;
+  for (const [condition, value] of Object.entries(entry)) {
+    if (condition !== "import" && condition !== "node" && condition !== "default") continue;
+    const target = importTarget(value);
+    if (target !== undefined) return target;
+  }
+  return undefined;
 }
 
 /** Claim slots shared with the pool (threads/task-claims.ts). */

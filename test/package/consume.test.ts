@@ -39,8 +39,16 @@ afterAll(() => {
   if (tmpRoot !== "") fs.rmSync(tmpRoot, { recursive: true, force: true });
 });
 
-/** Writes `source` to `dir/name` and runs it with plain `node` (no loader), returning parsed JSON stdout. */
-async function runNode(dir: string, name: string, source: string): Promise<Record<string, unknown>> {
+/**
+ * Writes `source` to `dir/name` and runs it with plain `node` (no loader unless `nodeArgs` gives
+ * one), returning parsed JSON stdout.
+ */
+async function runNode(
+  dir: string,
+  name: string,
+  source: string,
+  nodeArgs: string[] = [],
+): Promise<Record<string, unknown>> {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, name);
   fs.writeFileSync(file, source);
@@ -48,7 +56,11 @@ async function runNode(dir: string, name: string, source: string): Promise<Recor
   delete env.NODE_OPTIONS; // a consumer runs plain node, without the test runner's loaders
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync(process.execPath, [file], { cwd: dir, env, timeout: 15_000 }));
+    ({ stdout } = await execFileAsync(process.execPath, [...nodeArgs, file], {
+      cwd: dir,
+      env,
+      timeout: 15_000,
+    }));
   } catch (error) {
     const { stderr = "", stdout: out = "" } = error as { stderr?: string; stdout?: string };
     throw new Error(`node ${name} failed:\n${stderr || out || String(error)}`);
@@ -224,6 +236,66 @@ main.run();
         expect(result).toEqual({ sum: 5, inWorker: true });
       });
     }
+
+    // Under `node --import tsx`, the built package's workers must load TypeScript user modules
+    // themselves (Node 20 does not carry the loader into worker threads): they register tsx's
+    // ESM API, resolved from the user's module.
+    describe("TypeScript pool modules under node --import tsx", () => {
+      const typescriptPool = `import * as promising from "promising-ts";
+import { isMainThread } from "node:worker_threads";
+interface Sum { sum: number; inWorker: boolean }
+export const add = promising.function({ useThreadPool: true }, function add(a: number, b: number): Sum {
+  return { sum: a + b, inWorker: !isMainThread };
+});
+const main = promising.function(async function main() {
+  console.log(JSON.stringify(await add(2, 3)));
+});
+await main.run();
+`;
+
+      beforeAll(() => {
+        // The user's project has tsx installed.
+        fs.symlinkSync(
+          path.join(repoRoot, "node_modules", "tsx"),
+          path.join(appDir, "node_modules", "tsx"),
+          "junction",
+        );
+        // A .ts file is an ES module here, as in most TypeScript projects.
+        fs.writeFileSync(path.join(appDir, "package.json"), JSON.stringify({ type: "module" }));
+      });
+
+      for (const file of ["pool-ts.mts", "pool-ts.ts"]) {
+        it(`runs the pool functions of ${file} on worker threads`, async () => {
+          assertBuilt(esmEntry);
+          const result = await runNode(appDir, file, typescriptPool, ["--import", "tsx"]);
+          expect(result).toEqual({ sum: 5, inWorker: true });
+        });
+      }
+
+      it("when the worker cannot register tsx, the call fails saying why (not a bare unknown file extension)", async (context) => {
+        assertBuilt(esmEntry);
+        // Node that strips types itself needs no tsx in the worker: nothing to report there.
+        if ((process.features as { typescript?: unknown }).typescript) context.skip();
+        // The module lives where tsx cannot be resolved; the main thread's loader comes from the app.
+        const elsewhere = path.join(tmpRoot, "no-tsx");
+        fs.mkdirSync(path.join(elsewhere, "node_modules"), { recursive: true });
+        fs.symlinkSync(repoRoot, path.join(elsewhere, "node_modules", "promising-ts"), "junction");
+        const source = typescriptPool.replace(
+          "console.log(JSON.stringify(await add(2, 3)));",
+          "console.log(JSON.stringify(await add(2, 3).then(() => ({}), (error: Error) => ({ error: error.message }))));",
+        );
+        fs.writeFileSync(path.join(elsewhere, "pool.mts"), source);
+        const result = await runNode(
+          appDir,
+          path.relative(appDir, path.join(elsewhere, "pool.mts")),
+          source,
+          ["--import", "tsx"],
+        );
+        expect(String(result.error)).toMatch(/could not import the TypeScript module .*pool\.mts/);
+        expect(String(result.error)).toMatch(/registering tsx in the worker failed/);
+        expect(String(result.error)).toMatch(/tsx/);
+      });
+    });
 
     it('require("promising-ts") loads the CommonJS build', async () => {
       assertBuilt(cjsEntry);
