@@ -237,6 +237,23 @@ main.run();
       });
     }
 
+    it("a CommonJS pool function calling through `exports` (exports.greet(...).sync()) reaches the main thread", async () => {
+      assertBuilt(cjsEntry);
+      const source = `const promising = require("promising-ts");
+exports.greet = promising.function(async function greet(name) {
+  return "hi " + name;
+});
+exports.caller = promising.function({ useThreadPool: true }, function caller() {
+  return exports.greet("w").sync();
+});
+const main = promising.function(async function main() {
+  console.log(JSON.stringify({ viaExports: await exports.caller() }));
+});
+main.run();
+`;
+      expect(await runNode(appDir, "exports-call.cjs", source)).toEqual({ viaExports: "hi w" });
+    });
+
     // Under `node --import tsx`, the built package's workers must load TypeScript user modules
     // themselves (Node 20 does not carry the loader into worker threads): they register tsx's
     // ESM API, resolved from the user's module.
