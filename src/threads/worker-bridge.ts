@@ -47,7 +47,8 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         // The channel's message names the clone failure in parentheses; keep only that part.
         const reason = /structured-cloned \((.*)\)\.?$/s.exec(error.message)?.[1] ?? error.message;
         const promise = node.namespace === null ? "the promise" : `the promise of ${node.namespace}`;
-        throw new TypeError(
+        // Same class (a PromisingError), message for the user: what could not be sent, and what to do.
+        throw new SyncChannelCloneError(
           `${what}: the value of ${promise} cannot be sent to this worker thread: it cannot be structured-cloned (${reason}). ` +
             "Values reach a pool worker by structured clone: resolve the promise to plain data (no functions, " +
             "sockets, or class instances whose state lives in private fields), or await it on the main thread instead.",

@@ -182,9 +182,9 @@ describe("timeoutMs of the blocking calls in a worker", () => {
     }
   });
 
-  it("a value that cannot be cloned into the worker: a TypeError saying what could not be sent and what to do", async () => {
+  it("a value that cannot be cloned into the worker: an error saying what could not be sent and what to do", async () => {
     const report = (await edge.syncsUncloneableFn()) as { className: string; message: string };
-    expect(report.className).toBe("TypeError");
+    expect(report.className).toBe("SyncChannelCloneError");
     expect(report.message).toMatch(
       /^sync\(\): the value of the promise of returnsUncloneable cannot be sent to this worker thread/,
     );
