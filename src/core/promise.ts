@@ -355,7 +355,7 @@ function initNode(
   parent: TreeNode | null,
   config: RawConfig,
   kind: number,
-  prefilled = false,
+  holdStrongly = false,
 ): void {
   (promise as { namespace: string | null }).namespace = namespace;
   promise._parent = parent;
@@ -364,7 +364,7 @@ function initNode(
   if (parent === null) return;
   // A deferred promise is held weakly until it starts: never consumed and dropped, it is
   // collected and never runs (as in Python's WeakSet of children), and it keeps no ancestor busy.
-  if (promise._flags & START_SOON || prefilled) attachChild(parent, promise);
+  if (promise._flags & START_SOON || holdStrongly) attachChild(parent, promise);
   else attachDeferredChild(parent, promise);
 }
 
@@ -399,7 +399,9 @@ function initFromThenable(
   namespace: string | null,
   config: RawConfig | null,
 ): void {
-  initNode(promise, namespace, parent, config ?? NO_CONFIG, WORK_THENABLE);
+  // A worker's stand-in (DEFERRED_CONFIG) is deferred only here: the main-thread promise it
+  // stands for runs, so its parent holds it strongly, which also spares a WeakRef per call.
+  initNode(promise, namespace, parent, config ?? NO_CONFIG, WORK_THENABLE, config === DEFERRED_CONFIG);
   promise._work = thenable;
   scheduleIfEager(promise);
 }
