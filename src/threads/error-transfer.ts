@@ -4,14 +4,23 @@
  * is sent as a record (class name, name, message, stack, promise trace, cause, aggregated
  * errors, cloneable own properties) and rebuilt on the other side as a genuine error of the
  * same class when that class is known there: the built-in error classes, every promising-ts
- * error class, and whatever classes the receiver adds.
+ * error class, and whatever classes the receiver adds. An error of another class (a user's
+ * `class MyError extends PromisingError`) records the names of its ancestor classes, up to the
+ * nearest known one, and arrives as an instance of the nearest ancestor the receiver knows,
+ * with its own `name`.
  */
 import { types } from "node:util";
 import * as libraryErrors from "../core/errors.ts";
+import { WorkerCrashedError } from "./errors.ts";
 
 export interface ErrorRecord {
   readonly kind: "error";
   readonly className: string;
+  /**
+   * For a class the sender's defaults do not know: the names of its ancestor classes, nearest
+   * first, up to the first one they know (a promising-ts or built-in error class).
+   */
+  readonly ancestors?: string[];
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
@@ -43,9 +52,12 @@ const BUILTIN_ERRORS: readonly ErrorClass[] = [
   AggregateError,
 ];
 
-const LIBRARY_ERRORS: readonly ErrorClass[] = (Object.values(libraryErrors) as unknown[]).filter(
-  (value): value is ErrorClass => typeof value === "function" && value.prototype instanceof Error,
-);
+const LIBRARY_ERRORS: readonly ErrorClass[] = [
+  ...(Object.values(libraryErrors) as unknown[]).filter(
+    (value): value is ErrorClass => typeof value === "function" && value.prototype instanceof Error,
+  ),
+  WorkerCrashedError,
+];
 
 /** The classes `decodeThrown` rebuilds by name: built-in, promising-ts, and `extra`. */
 export function errorClassMap(extra: readonly ErrorClass[] = []): ReadonlyMap<string, ErrorClass> {
@@ -91,9 +103,12 @@ function encodeError(error: Error, explain: ExplainUncloneable, depth: number): 
   const trace = (error as { promisingTrace?: unknown }).promisingTrace;
   const errors = (error as { errors?: unknown }).errors;
   const nested = depth < MAX_DEPTH;
+  const className = error.constructor?.name ?? "Error";
+  const ancestors = DEFAULT_CLASSES.has(className) ? undefined : knownAncestry(error);
   return {
     kind: "error",
-    className: error.constructor?.name ?? "Error",
+    className,
+    ...(ancestors !== undefined ? { ancestors } : {}),
     name: String(error.name),
     message: String(error.message),
     stack: typeof error.stack === "string" ? error.stack : undefined,
@@ -106,7 +121,34 @@ function encodeError(error: Error, explain: ExplainUncloneable, depth: number): 
   };
 }
 
-/** Rebuilds a thrown value; errors of a class in `classes` get that class, others are `Error`s with the original name. */
+/** How far up the prototype chain `knownAncestry` looks. */
+const MAX_ANCESTORS = 32;
+
+/**
+ * The names of the classes `error`'s class extends, nearest first, up to and including the first
+ * one the defaults know; undefined when the chain names none (an error from `Object.create`).
+ */
+function knownAncestry(error: Error): string[] | undefined {
+  const names: string[] = [];
+  let proto: unknown = Object.getPrototypeOf(Object.getPrototypeOf(error));
+  while (proto !== null && typeof proto === "object" && names.length < MAX_ANCESTORS) {
+    // The descriptor, not `proto.constructor`: no getter runs.
+    const ctor: unknown = Object.getOwnPropertyDescriptor(proto, "constructor")?.value;
+    const name: unknown =
+      typeof ctor === "function" ? Object.getOwnPropertyDescriptor(ctor, "name")?.value : undefined;
+    if (typeof name === "string" && name !== "") {
+      names.push(name);
+      if (DEFAULT_CLASSES.has(name)) return names;
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  return undefined;
+}
+
+/**
+ * Rebuilds a thrown value. An error gets its class when `classes` has it, else the nearest of its
+ * recorded ancestors that `classes` has (else `Error`), and keeps its original name either way.
+ */
 export function decodeThrown(
   transferred: TransferredValue,
   classes: ReadonlyMap<string, ErrorClass> = DEFAULT_CLASSES,
@@ -130,12 +172,28 @@ function instantiate(record: ErrorRecord, classes: ReadonlyMap<string, ErrorClas
   if (record.className === "DOMException" && typeof DOMException === "function") {
     return new DOMException(record.message, record.name);
   }
-  const cls = classes.get(record.className) ?? classes.get(record.name) ?? Error;
+  const cls =
+    classes.get(record.className) ??
+    nearestKnown(record.ancestors, classes) ??
+    classes.get(record.name) ??
+    Error;
   // A genuine native error with the class's prototype, without running the class's constructor
   // (which may want other arguments or have side effects).
   const error: Error = Reflect.construct(Error, [record.message], cls);
   if (error.name !== record.name) define(error, "name", record.name);
   return error;
+}
+
+function nearestKnown(
+  ancestors: readonly string[] | undefined,
+  classes: ReadonlyMap<string, ErrorClass>,
+): ErrorClass | undefined {
+  if (ancestors === undefined) return undefined;
+  for (const name of ancestors) {
+    const cls = classes.get(name);
+    if (cls !== undefined) return cls;
+  }
+  return undefined;
 }
 
 function define(target: object, key: string, value: unknown): void {

@@ -23,6 +23,7 @@ import { PromisingError } from "../core/errors.ts";
 import type { ThreadPoolLike } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
+import { WorkerCrashedError } from "./errors.ts";
 import { type FunctionRef, registerPool } from "./function-registry.ts";
 import type { Outcome, TaskMessage, ThisTransfer, WorkerFailureInfo } from "./protocol.ts";
 import { createSyncChannel, type SyncChannelServer, serveSyncChannel } from "./sync-channel.ts";
@@ -49,8 +50,7 @@ export interface ThreadPoolOptions {
   execArgv?: string[];
 }
 
-/** A pool worker died (uncaught error, `process.exit`, out of memory) while running a task. */
-export class WorkerCrashedError extends PromisingError {}
+export { WorkerCrashedError };
 
 export interface PoolTask {
   readonly promise: TreeNode;
