@@ -10,6 +10,7 @@ import { isThenable } from "../core/options.ts";
 import { PromisingPromise } from "../core/promise.ts";
 import { formatTraceOf } from "../core/trace.ts";
 import type { TreeNode } from "../core/tree.ts";
+import { resultCloneFailure } from "./clone-failure.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, lookupFunction } from "./function-registry.ts";
 import {
@@ -127,10 +128,7 @@ export async function runTask(
       outcome: {
         ok: false,
         error: encodeThrown(
-          new TypeError(
-            `The result cannot be sent back from the worker thread (${(error as Error).message}). ` +
-              "Results of useThreadPool functions cross threads by structured clone: return plain data.",
-          ),
+          resultCloneFailure("ok" in outcome && outcome.ok ? outcome.value : undefined, error),
         ),
       },
     });

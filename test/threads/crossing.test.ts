@@ -73,3 +73,58 @@ describe("errors of classes the other thread does not know", () => {
     }
   });
 });
+
+describe("promises among the values that cross threads", () => {
+  const nestedFix =
+    /only a promising Promise passed as an argument itself crosses threads, as a handle to the same promise; one inside an array, object or other value cannot be structured-cloned\. Pass the promise itself as an argument, or await it first and pass its value\.$/;
+  const nativeFix =
+    /is a native Promise \(as promising\.Promise\.resolve\(value\) returns for a value that is not a promising Promise\).*only a promising Promise passed as an argument itself crosses threads, as a handle\. Await it first and pass its value\.$/;
+
+  it("a promising Promise inside an argument: the error says where it is, that only top-level ones cross, and what to do", async () => {
+    const inArray = await failureOf(crossing.echoFn([crossing.valueFn(1)]));
+    expect(inArray).toBeInstanceOf(TypeError);
+    expect((inArray as Error).message).toMatch(/^echo: argument 1 cannot be sent to a worker thread \(/);
+    expect((inArray as Error).message).toMatch(/ Argument 1\[0\] is a promising Promise: /);
+    expect((inArray as Error).message).toMatch(nestedFix);
+
+    const inObject = await failureOf(crossing.echoFn({ inner: crossing.valueFn(1) }));
+    expect((inObject as Error).message).toMatch(/ Argument 1\.inner is a promising Promise: /);
+    expect((inObject as Error).message).toMatch(nestedFix);
+
+    // As an argument itself, it crosses.
+    expect(await crossing.echoFn(crossing.valueFn(6))).toBe(6);
+  });
+
+  it("promising.Promise.resolve(5), a native promise, as an argument: the error says what it is and what to do", async () => {
+    const resolved = promising.Promise.resolve(5);
+    expect(resolved).not.toBeInstanceOf(promising.Promise);
+    const error = await failureOf(crossing.echoFn(resolved));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^echo: argument 1 cannot be sent to a worker thread \(/);
+    expect((error as Error).message).toMatch(/ Argument 1 is a native Promise/);
+    expect((error as Error).message).toMatch(nativeFix);
+  });
+
+  it("a promising Promise inside a pool function's result: the error says where it is and what to do", async () => {
+    const error = await failureOf(crossing.returnsNestedFn());
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^The result cannot be sent back from the worker thread \(/);
+    expect((error as Error).message).toMatch(
+      / The result\.inner is a promising Promise: only a promising Promise returned itself crosses threads, as a handle to the same promise; .* Return the promise itself, or wait for it first \(`\.sync\(\)`\) and return its value\.$/,
+    );
+  });
+
+  it("the same for arguments a worker sends to the main thread, and for a promise the worker made itself", async () => {
+    const report = (await crossing.sendsPromisesFn()) as Record<string, string | number>;
+    expect(report.nested).toMatch(/^TypeError: value: argument 1 cannot be sent to the main thread \(/);
+    expect(report.nested).toMatch(/ Argument 1\[0\] is a promising Promise: /);
+    expect(report.nested).toMatch(nestedFix);
+    expect(report.local).toMatch(/^TypeError: value: argument 1 cannot be sent to the main thread \(/);
+    expect(report.local).toMatch(
+      / Argument 1 is a promising Promise of this worker thread \(made here with new promising\.Promise\): only promises of the main thread's tree \(made by calling promising functions\) cross threads as handles\. Await it first and pass its value\.$/,
+    );
+    expect(report.native).toMatch(/ Argument 1 is a native Promise/);
+    expect(report.native).toMatch(nativeFix);
+    expect(report.handle).toBe(5);
+  });
+});
