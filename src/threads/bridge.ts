@@ -2,7 +2,10 @@
  * Installs the thread bridge into the core (see core/thread-contract.ts): the main-thread
  * bridge, or the worker bridge when this copy of the library is loaded inside a pool worker.
  */
+import { fileURLToPath } from "node:url";
 import type { CallOrigin } from "../api/function.ts";
+import { activeNode } from "../core/active.ts";
+import { PromisingError } from "../core/errors.ts";
 import type { PromisingPromise } from "../core/promise.ts";
 import { installThreadBridge, type ThreadBridge } from "../core/thread-contract.ts";
 import { traceOf } from "../core/trace.ts";
@@ -13,7 +16,7 @@ import { createLibraryPool, ThreadPool } from "./pool.ts";
 import { rememberTaskContext } from "./task-context.ts";
 import { createWorkerBridge, encodeThis } from "./worker-bridge.ts";
 import { OutcomeThenable } from "./worker-host.ts";
-import { getWorkerRuntime } from "./worker-runtime.ts";
+import { getWorkerRuntime, type WorkerRuntime } from "./worker-runtime.ts";
 
 /**
  * ASYNCIO_DEFAULT: Python hands such functions to the event loop's own default executor. Node's
@@ -61,5 +64,45 @@ const mainThreadBridge: ThreadBridge = {
 /** Called by the public entry; an explicit call (not an import for effect) survives tree-shaking. */
 export function installThreadBridgeForThisThread(): void {
   const runtime = getWorkerRuntime();
-  installThreadBridge(runtime === undefined ? mainThreadBridge : createWorkerBridge(runtime));
+  installThreadBridge(
+    runtime === undefined ? mainThreadBridge : failCallsWhileImporting(createWorkerBridge(runtime), runtime),
+  );
+}
+
+/**
+ * A pool worker imports the module of the function it is to run, so that module's top-level code
+ * runs again in the worker. A promising function called there (`await compute(1, 2)` at the top
+ * level instead of inside `main.run()`) would go to the main thread and on to the pool, whose
+ * workers import the module again: awaited, it never finishes, and every worker waits in its own
+ * top-level await. Such a call fails at once instead, naming the module and the fix. A call made
+ * in a task's async context (a continuation of a promise an earlier task returned) is not one of
+ * them, and goes through while the worker imports another module.
+ */
+function failCallsWhileImporting(bridge: ThreadBridge, runtime: WorkerRuntime): ThreadBridge {
+  const interceptCall = bridge.interceptCall!;
+  bridge.interceptCall = (origin, thisArg, args) => {
+    if (runtime.importing !== null && activeNode() === null) {
+      throw callWhileImporting(origin as CallOrigin, runtime.importing);
+    }
+    return interceptCall(origin, thisArg, args);
+  };
+  return bridge;
+}
+
+function callWhileImporting(origin: CallOrigin, url: string): PromisingError {
+  const name = origin.namespace ?? (origin.original.name || "a promising function");
+  let module = url;
+  try {
+    if (url.startsWith("file:")) module = fileURLToPath(url);
+  } catch {
+    // Keep the URL.
+  }
+  return new PromisingError(
+    `${name} was called while a pool worker was importing ${module}, by top-level code of that module ` +
+      "(or of a module it imports). Every pool worker imports the module of the pool functions it runs, " +
+      "so the module's top-level code runs again in each worker: a call there would go back to the main " +
+      "thread and on to the pool, whose workers import the module again, and awaiting it would hang " +
+      "forever. Move top-level calls into a function run with .run() (`await main.run()` does nothing in " +
+      "pool workers), or guard them with `if (isMainThread)` (from node:worker_threads).",
+  );
 }

@@ -29,6 +29,7 @@ const runtime: WorkerRuntime = {
   taskTouched: false,
   refIds: new ShortIds(),
   nodeRefs: new WorkerNodeRefs((message) => client.post(message)),
+  importing: null,
 };
 setWorkerRuntime(runtime);
 
@@ -78,6 +79,8 @@ async function loadUserModule(url: string): Promise<Record<string, unknown>> {
       tsxFailure = error;
     }
   }
+  // Calls the module's top-level code makes meanwhile fail at once (threads/bridge.ts).
+  runtime.importing = url;
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
@@ -88,6 +91,8 @@ async function loadUserModule(url: string): Promise<Record<string, unknown>> {
         "(npm install --save-dev tsx), or run the pool functions from JavaScript.",
       { cause: error },
     );
+  } finally {
+    runtime.importing = null;
   }
 }
 

@@ -29,6 +29,8 @@ export interface WorkerRuntime {
   readonly refIds: ShortIds<FunctionRef>;
   /** Local nodes standing for main-thread ones, and their release. */
   readonly nodeRefs: WorkerNodeRefs;
+  /** The URL of the user module this worker is importing, while it does (see threads/bridge.ts). */
+  importing: string | null;
 }
 
 const kRuntime = Symbol.for("promising-ts.worker-runtime");

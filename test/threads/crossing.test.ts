@@ -1,4 +1,7 @@
-// What crosses threads, and how, on REAL worker threads (fixtures/crossing.ts).
+// What crosses threads, and how, on REAL worker threads (fixtures/crossing.ts), and calls that
+// must not cross at all (a module's top-level code, run again in each worker).
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
 import * as crossing from "./fixtures/crossing.ts";
@@ -127,4 +130,47 @@ describe("promises among the values that cross threads", () => {
     expect(report.native).toMatch(nativeFix);
     expect(report.handle).toBe(5);
   });
+});
+
+/** Runs a fixture script under `node --import tsx` in a child process, killed after `killAfterMs`. */
+function runScript(
+  name: string,
+  killAfterMs: number,
+): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let killed = false;
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const killer = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, killAfterMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(killer);
+      resolve({ code, killed, stdout, stderr });
+    });
+  });
+}
+
+describe("a pool function awaited at a module's top level", () => {
+  it("fails at once in the worker that re-imports the module, naming it and the fix, instead of hanging", async () => {
+    // Before, every worker waited in its own top-level await: the child hung until killed.
+    const { code, killed, stdout, stderr } = await runScript("top-level-await.ts", 15_000);
+    expect(killed).toBe(false);
+    expect(code).not.toBe(0);
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(
+      /PromisingError: addAtTopLevel was called while a pool worker was importing \S*top-level-await\.ts, by top-level code of that module/,
+    );
+    expect(stderr).toMatch(/Move top-level calls into a function run with \.run\(\)/);
+    expect(stderr).toMatch(/guard them with `if \(isMainThread\)`/);
+  }, 30_000);
 });
