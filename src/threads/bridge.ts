@@ -38,7 +38,7 @@ const mainThreadBridge: ThreadBridge = {
   runOnPool(promise, work, thisArg, args) {
     const origin = work as CallOrigin;
     const node = promise as TreeNode;
-    loopDefaultPool ??= createLibraryPool();
+    loopDefaultPool ??= createLibraryPool(undefined, "asyncio");
     const pool = (node._pool as ThreadPool | null) ?? loopDefaultPool;
     // Runs in the async context that started the promise (core/promise.ts, scheduleStart).
     rememberTaskContext(node);

@@ -32,7 +32,7 @@ import { TaskQueue } from "./task-queue.ts";
 import { reportWorkerFailure, takeWorkerFailureInfo } from "./worker-failures.ts";
 import { type OutcomeThenable, WorkerHost } from "./worker-host.ts";
 import { workerBootstrap } from "./worker-location.ts";
-import { getWorkerRuntime } from "./worker-runtime.ts";
+import { getWorkerRuntime, type PoolNameInWorkers } from "./worker-runtime.ts";
 
 export interface ThreadPoolOptions {
   /** Upper bound of running worker threads. Default: the machine's available parallelism. */
@@ -122,19 +122,24 @@ function checkCount(name: string, value: unknown, min: number): number | undefin
   return value;
 }
 
-/** Set while the library creates a pool of its own (see createLibraryPool). */
-let creatingLibraryPool = false;
+/** Set while the library creates a pool of its own (see createLibraryPool): which one. */
+let creatingLibraryPool: "default" | "asyncio" | null = null;
 
 /**
  * A pool the library creates for itself (the default pools, created on first use): never named
  * for other threads, since it is created at no fixed point of any user module's top level.
+ * `role` tells its workers which pool their tasks' `getThreadPoolExecutor()` reports: the
+ * default pool's counterpart there, or `null` for the pool ASYNCIO_DEFAULT maps to.
  */
-export function createLibraryPool(options?: ThreadPoolOptions): ThreadPool {
-  creatingLibraryPool = true;
+export function createLibraryPool(
+  options?: ThreadPoolOptions,
+  role: "default" | "asyncio" = "default",
+): ThreadPool {
+  creatingLibraryPool = role;
   try {
     return new ThreadPool(options);
   } finally {
-    creatingLibraryPool = false;
+    creatingLibraryPool = null;
   }
 }
 
@@ -161,6 +166,8 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
   readonly idleTimeoutMs: number;
   readonly #resourceLimits: ThreadPoolOptions["resourceLimits"];
   readonly #execArgv: string[] | undefined;
+  /** What this pool is in its workers (for `getThreadPoolExecutor()` there). */
+  readonly #nameInWorkers: PoolNameInWorkers;
   readonly #slots = new Set<Slot>();
   readonly #idle: Slot[] = [];
   readonly #queue = new TaskQueue<PoolTask>();
@@ -195,7 +202,8 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     // Named by its module (apart from the functions: function-registry.ts), so a pool created at a
     // module's top level can be chosen from inside a pool worker (threads/option-transfer.ts).
     // The library's own pools are not: they exist only where and when first used.
-    this.ref = creatingLibraryPool ? null : registerPool(this);
+    this.ref = creatingLibraryPool !== null ? null : registerPool(this);
+    this.#nameInWorkers = creatingLibraryPool ?? this.ref;
     // Inside a pool worker a pool is only a name for the main thread's pool: it never starts threads.
     if (getWorkerRuntime() === undefined) {
       try {
@@ -433,7 +441,12 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     let worker: Worker;
     try {
       worker = new Worker(bootstrap.url, {
-        workerData: { channel: channel.workerEnd, entry: bootstrap.entry, claims: claims.buffer },
+        workerData: {
+          channel: channel.workerEnd,
+          entry: bootstrap.entry,
+          claims: claims.buffer,
+          pool: this.#nameInWorkers,
+        },
         transferList: channel.transferList,
         resourceLimits: this.#resourceLimits,
         execArgv: this.#execArgv,

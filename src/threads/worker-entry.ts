@@ -15,7 +15,7 @@ import { ShortIdNames, ShortIds } from "./short-ids.ts";
 import { SyncChannelClient, type SyncChannelWorkerEnd } from "./sync-channel.ts";
 import { claimTask, postedCount, waitForPosted } from "./task-claims.ts";
 import { WorkerNodeRefs } from "./worker-node-refs.ts";
-import { setWorkerRuntime, type WorkerRuntime } from "./worker-runtime.ts";
+import { type PoolNameInWorkers, setWorkerRuntime, type WorkerRuntime } from "./worker-runtime.ts";
 
 const client = new SyncChannelClient((workerData as { channel: SyncChannelWorkerEnd }).channel);
 const runtime: WorkerRuntime = {
@@ -30,6 +30,7 @@ const runtime: WorkerRuntime = {
   refIds: new ShortIds(),
   nodeRefs: new WorkerNodeRefs((message) => client.post(message)),
   importing: null,
+  pool: (workerData as { pool?: PoolNameInWorkers }).pool ?? null,
 };
 setWorkerRuntime(runtime);
 

@@ -9,6 +9,14 @@ import type { SyncChannelClient } from "./sync-channel.ts";
 import type { OutcomeThenable } from "./worker-host.ts";
 import type { WorkerNodeRefs } from "./worker-node-refs.ts";
 
+/**
+ * Which pool a worker belongs to, as its tasks' `getThreadPoolExecutor()` reports it there: a
+ * pool created at a module's top level by its name (the worker has its own copy), the default
+ * pool, the pool ASYNCIO_DEFAULT maps to (reported as `null`), or `null` for a pool the worker
+ * cannot name (created elsewhere than at a module's top level).
+ */
+export type PoolNameInWorkers = FunctionRef | "default" | "asyncio" | null;
+
 export interface WorkerRuntime {
   readonly client: SyncChannelClient;
   /** Ids the worker hands out (positive; the main thread's are negative). */
@@ -31,6 +39,8 @@ export interface WorkerRuntime {
   readonly nodeRefs: WorkerNodeRefs;
   /** The URL of the user module this worker is importing, while it does (see threads/bridge.ts). */
   importing: string | null;
+  /** The pool this worker belongs to (see PoolNameInWorkers). */
+  readonly pool: PoolNameInWorkers;
 }
 
 const kRuntime = Symbol.for("promising-ts.worker-runtime");

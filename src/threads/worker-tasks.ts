@@ -5,9 +5,11 @@
  */
 import { activeNode, runWithActive } from "../core/active.ts";
 import { PromisingContext } from "../core/context.ts";
+import { Defaults } from "../core/defaults.ts";
 import { PromisingError } from "../core/errors.ts";
 import { isThenable } from "../core/options.ts";
 import { PromisingPromise } from "../core/promise.ts";
+import type { ThreadPoolLike } from "../core/thread-contract.ts";
 import { formatTraceOf } from "../core/trace.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { resultCloneFailure } from "./clone-failure.ts";
@@ -163,7 +165,26 @@ function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
   runtime.taskTouched = false;
   runtime.taskNode = makeTaskHandle(runtime, own.id, own.namespace, parent);
   taskNodes.add(runtime.taskNode);
+  const pool = poolInThisWorker(runtime);
+  if (pool !== undefined && runtime.taskNode._pool !== pool) runtime.taskNode._pool = pool;
   return runtime.taskNode;
+}
+
+/** The pool found for a `PoolNameInWorkers` naming one (it stays: pools are held by their module). */
+let namedPool: ThreadPoolLike | undefined;
+
+/**
+ * This worker's counterpart of the pool the main thread resolved for its tasks, which is what
+ * `getThreadPoolExecutor()` reports there (the main thread runs a task on its resolved pool, or
+ * on the ASYNCIO_DEFAULT pool when that is `null`); undefined when the worker cannot name it.
+ */
+function poolInThisWorker(runtime: WorkerRuntime): ThreadPoolLike | null | undefined {
+  const name = runtime.pool;
+  if (name === "default") return Defaults.PROMISING_THREAD_POOL;
+  if (name === "asyncio") return null;
+  if (name === null) return undefined;
+  namedPool ??= lookupFunction(name) as ThreadPoolLike | undefined;
+  return namedPool;
 }
 
 /**

@@ -7,7 +7,11 @@ import * as promising from "../../src/index.ts";
 import * as crossing from "./fixtures/crossing.ts";
 
 afterAll(async () => {
-  await (promising.Defaults.PROMISING_THREAD_POOL as promising.ThreadPool).close();
+  await Promise.all(
+    [crossing.crossingPool, promising.Defaults.PROMISING_THREAD_POOL as promising.ThreadPool].map((pool) =>
+      pool.close(),
+    ),
+  );
 });
 
 const failureOf = (promise: PromiseLike<unknown>): Promise<unknown> =>
@@ -173,4 +177,26 @@ describe("a pool function awaited at a module's top level", () => {
     expect(stderr).toMatch(/Move top-level calls into a function run with \.run\(\)/);
     expect(stderr).toMatch(/guard them with `if \(isMainThread\)`/);
   }, 30_000);
+});
+
+describe("getThreadPoolExecutor() inside a pool function", () => {
+  it("reports the worker's copy of the pool the task runs on, or null for ASYNCIO_DEFAULT, as on the main thread", async () => {
+    const everywhere = (pool: string) => ({ promise: pool, context: pool, inner: pool });
+    expect(await crossing.reportsPoolFn()).toEqual(everywhere("default"));
+    expect(await crossing.reportsPoolFn.with({ threadPool: crossing.crossingPool })()).toEqual(
+      everywhere("crossingPool"),
+    );
+    expect(await crossing.reportsPoolFn.with({ threadPool: promising.ASYNCIO_DEFAULT })()).toEqual(
+      everywhere("null"),
+    );
+    // The main thread's view of the same calls.
+    const onCrossingPool = crossing.reportsPoolFn.with({ threadPool: crossing.crossingPool })();
+    const onLoopDefault = crossing.reportsPoolFn.with({ threadPool: promising.ASYNCIO_DEFAULT })();
+    expect(onCrossingPool.getThreadPoolExecutor()).toBe(crossing.crossingPool);
+    expect(onLoopDefault.getThreadPoolExecutor()).toBe(null);
+    expect(await Promise.all([onCrossingPool, onLoopDefault])).toEqual([
+      everywhere("crossingPool"),
+      everywhere("null"),
+    ]);
+  });
 });
