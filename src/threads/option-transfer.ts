@@ -31,7 +31,7 @@ export const CROSSING_OPTIONS = [
 
 export function encodeOptions(
   options: Readonly<Record<string, unknown>>,
-  poolRef: (pool: object) => FunctionRef | null,
+  poolRef: (pool: object) => FunctionRef | Sentinel | null,
 ): Record<string, Encoded> {
   const encoded: Record<string, Encoded> = {};
   for (const key of CROSSING_OPTIONS) {
@@ -46,7 +46,7 @@ export function encodeOptions(
             "so that the main thread has the same pool; or use PROMISING_DEFAULT / INHERIT.",
         );
       }
-      encoded[key] = { pool: ref };
+      encoded[key] = ref instanceof Sentinel ? { sentinel: ref.name } : { pool: ref };
     } else encoded[key] = { value };
   }
   return encoded;

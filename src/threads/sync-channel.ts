@@ -69,6 +69,11 @@ export class SyncChannelError extends PromisingError {}
 export class SyncChannelClosedError extends SyncChannelError {}
 /** An answer (value or error) could not be structured-cloned to cross to the worker. */
 export class SyncChannelCloneError extends SyncChannelError {}
+/**
+ * The channel's own timeout: no answer within `timeoutMs`. A subclass, so that callers tell it
+ * apart from a TimeoutError that is the answer (a promise that rejected with one).
+ */
+export class SyncChannelTimeoutError extends TimeoutError {}
 
 /** What the worker needs; send it in `workerData` with `transferList` (it holds a MessagePort). */
 export interface SyncChannelWorkerEnd {
@@ -436,7 +441,8 @@ export class SyncChannelClient {
       let sliceMs = WAIT_SLICE_MS;
       if (deadline !== undefined) {
         const remainingMs = deadline - performance.now();
-        if (remainingMs <= 0) throw new TimeoutError(`No answer on the sync channel within ${timeoutMs} ms.`);
+        if (remainingMs <= 0)
+          throw new SyncChannelTimeoutError(`No answer on the sync channel within ${timeoutMs} ms.`);
         if (remainingMs < sliceMs) sliceMs = remainingMs;
       }
       // Returns at once if ANSWERED moved since the load above: no wake-up is lost.

@@ -6,8 +6,10 @@
 
 import type { CallOrigin } from "../api/function.ts";
 import { activeNode } from "../core/active.ts";
+import { peekDefaultPool } from "../core/defaults.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
 import { createDeferredPromiseFor, PromisingPromise, settleStandIn } from "../core/promise.ts";
+import { PROMISING_DEFAULT, type Sentinel } from "../core/sentinels.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
 import { collectChildren, type TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
@@ -26,21 +28,26 @@ import {
   type WorkerPost,
   type WorkerRequest,
 } from "./protocol.ts";
-import { SyncChannelCloneError } from "./sync-channel.ts";
+import { SyncChannelCloneError, SyncChannelTimeoutError } from "./sync-channel.ts";
 import { checkTimeoutMs } from "./timeouts.ts";
 import { OutcomeThenable } from "./worker-host.ts";
 import type { WorkerRuntime } from "./worker-runtime.ts";
 
 export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
   const post = (message: WorkerPost) => runtime.client.post(message);
-  const poolRef = (pool: object) => (pool instanceof ThreadPool ? pool.ref : null);
+  // This worker's own default pool stands for the main thread's (it is what getThreadPoolExecutor()
+  // reports for a task on the default pool), so it crosses as PROMISING_DEFAULT.
+  const poolRef = (pool: object) =>
+    pool instanceof ThreadPool ? (pool.ref ?? (pool === peekDefaultPool() ? PROMISING_DEFAULT : null)) : null;
   const request = (message: WorkerRequest, timeoutMs: number | undefined, what: string, node: TreeNode) => {
     try {
       return runtime.client.request(message, timeoutMs);
     } catch (error) {
-      if (error instanceof TimeoutError) {
+      // Only the channel's own timeout: a TimeoutError the awaited promise rejected with is its outcome.
+      if (error instanceof SyncChannelTimeoutError) {
         throw new TimeoutError(
           `${what} timed out after ${timeoutMs} ms; the promise keeps running. Wait longer, or await it instead.`,
+          { cause: error },
         );
       }
       if (error instanceof SyncChannelCloneError) {
@@ -105,7 +112,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       try {
         answer = request({ op: "sync", id, mode }, timeoutMs, what, node);
       } catch (error) {
-        if (!(error instanceof TimeoutError)) {
+        if (!(error instanceof TimeoutError && error.cause instanceof SyncChannelTimeoutError)) {
           outcomes.set(node, { ok: false, value: error, layerIsValue: true });
           settleStandIn(node as PromisingPromise<unknown>, false, error);
         }
@@ -223,7 +230,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
 const encodedOptionsCache = new WeakMap<object, Record<string, never> | undefined>();
 function encodedOptions(
   options: Readonly<Record<string, unknown>>,
-  poolRef: (pool: object) => FunctionRef | null,
+  poolRef: (pool: object) => FunctionRef | Sentinel | null,
 ): Record<string, never> | undefined {
   if (encodedOptionsCache.has(options)) return encodedOptionsCache.get(options);
   const encoded = encodeOptions(options, poolRef) as Record<string, never>;

@@ -57,10 +57,9 @@ describe("errors of classes the other thread does not know", () => {
   });
 
   it("thrown on the main thread, arrive in a worker's .sync() the same way (WorkerCrashedError included)", async () => {
-    // Not "timeout": .sync() in a worker takes any TimeoutError it receives for its own timeout
-    // (worker-bridge.ts), a separate issue that plain TimeoutErrors have as well.
+    // "timeout" included: a TimeoutError the awaited promise rejected with is its outcome, not
+    // a timeout of .sync() itself.
     for (const [kind, expected] of Object.entries(EXPECTED)) {
-      if (kind === "timeout") continue;
       expect(await crossing.syncsFailureFn(kind), kind).toMatchObject({
         ...expected,
         message: `custom ${kind}`,
@@ -198,5 +197,13 @@ describe("getThreadPoolExecutor() inside a pool function", () => {
       everywhere("crossingPool"),
       everywhere("null"),
     ]);
+  });
+
+  it("what it reports can be passed on as threadPool from the worker, the default pool included", async () => {
+    const everywhere = (pool: string) => ({ promise: pool, context: pool, inner: pool });
+    expect(await crossing.passesOnPoolFn()).toEqual(everywhere("default"));
+    expect(await crossing.passesOnPoolFn.with({ threadPool: crossing.crossingPool })()).toEqual(
+      everywhere("crossingPool"),
+    );
   });
 });
