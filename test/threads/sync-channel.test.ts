@@ -286,7 +286,8 @@ describe("sync channel", () => {
         { message: { delay: 300, value: "fresh" } },
       ],
     });
-    expect(timedOut.error).toMatchObject({ className: "TimeoutError", isTimeout: true });
+    // The channel's own timeout is a TimeoutError subclass, told apart from a TimeoutError that is an answer.
+    expect(timedOut.error).toMatchObject({ className: "SyncChannelTimeoutError", isTimeout: true });
     expect(timedOut.ms).toBeGreaterThanOrEqual(25);
     expect(timedOut.ms).toBeLessThan(140);
     expect(next.ok).toBe("fresh");
