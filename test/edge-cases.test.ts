@@ -315,3 +315,103 @@ describe("awaitChildren finds deferred descendants below quiet contexts", () => 
       .run();
   });
 });
+
+describe("@promising.fn stacked on top of @promising.context (SPEC 2.11, either order)", () => {
+  it("an async method wrapped by a context decorator is still async to promising.fn", async () => {
+    class Stacked {
+      @promising.fn
+      @promising.context({ namespace: "stackCtx" })
+      async work(x: number) {
+        return [
+          x,
+          String(promising.getActiveContext()),
+          String(promising.getActiveContext().getParentContext()),
+        ];
+      }
+    }
+    const result = await new Stacked().work(1);
+    expect(result[0]).toBe(1);
+    expect(result[1]).toBe("PromisingContext(stackCtx)");
+    expect(result[2]).toMatch(/^Promise\(Stacked\.work, /);
+  });
+
+  it("promising.function over a context-wrapped async function", async () => {
+    const wrapped = promising.function(
+      promising.context({ namespace: "fnCtx" })(async function inner() {
+        return String(promising.getActiveContext());
+      }),
+    );
+    await expect(wrapped()).resolves.toBe("PromisingContext(fnCtx)");
+  });
+});
+
+describe("a deferred promise over an already-running native promise (SPEC 2.9, 4.8)", () => {
+  it("rejecting before anyone consumes it does not reach unhandledRejection, and is catchable later", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const running = new Promise((_, reject) => setTimeout(() => reject(new Error("early-reject")), 1));
+      const p = new promising.Promise(running, { startSoon: false });
+      await sleep(20);
+      await expect(p).rejects.toThrow("early-reject");
+      // a sync function's auto-wrapped layer, deferred
+      const fetchLike = promising.function(
+        { useThreadPool: false, childrenStartSoon: false },
+        function fetchLike() {
+          return new Promise((_, reject) => setTimeout(() => reject(new Error("network-down")), 1));
+        },
+      );
+      const layer = (await fetchLike().unpackOnce()) as { promise: promising.Promise<unknown> };
+      await sleep(20);
+      await expect(layer.promise).rejects.toThrow("network-down");
+      await sleep(5);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("never consumed, its failure is reported once as unobserved; consumed late, it is not reported", async () => {
+    const reports: string[] = [];
+    const previous = promising.Defaults.ON_UNOBSERVED_FAILURE;
+    promising.Defaults.ON_UNOBSERVED_FAILURE = (error) => reports.push((error as Error).message);
+    try {
+      let dropped!: WeakRef<object>;
+      (() => {
+        dropped = new WeakRef(
+          new promising.Promise(Promise.reject(new Error("never-consumed")), { startSoon: false }),
+        );
+      })();
+      const kept = new promising.Promise(Promise.reject(new Error("consumed-late")), { startSoon: false });
+      await sleep(5);
+      await expect(kept).rejects.toThrow("consumed-late");
+      await collectGarbageUntil(() => dropped.deref() === undefined && reports.length > 0);
+      expect(reports).toEqual(["never-consumed"]);
+    } finally {
+      promising.Defaults.ON_UNOBSERVED_FAILURE = previous;
+    }
+  });
+});
+
+describe("an unobserved failure thrown before the first await (SPEC 4.8: at GC or exit, whichever first)", () => {
+  it("is reported when its promise is garbage-collected, not only at exit", async () => {
+    const reports: string[] = [];
+    const previous = promising.Defaults.ON_UNOBSERVED_FAILURE;
+    promising.Defaults.ON_UNOBSERVED_FAILURE = (error) => reports.push((error as Error).message);
+    try {
+      const failsAtOnce = promising.function(async function failsAtOnce() {
+        throw new Error("thrown-synchronously");
+      });
+      let ref!: WeakRef<object>;
+      (() => {
+        ref = new WeakRef(failsAtOnce());
+      })();
+      await collectGarbageUntil(() => ref.deref() === undefined && reports.length > 0);
+      expect(ref.deref()).toBeUndefined();
+      expect(reports).toEqual(["thrown-synchronously"]);
+    } finally {
+      promising.Defaults.ON_UNOBSERVED_FAILURE = previous;
+    }
+  });
+});

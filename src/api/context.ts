@@ -62,6 +62,11 @@ interface ContextFunctionState {
 
 const kState = Symbol("promising-ts.context-function");
 
+/** The function a `promising.context` wrapper wraps, or `null` when `fn` is no such wrapper. */
+export function contextWrappedOriginal(fn: unknown): AnyFunction | null {
+  return (fn as { [kState]?: ContextFunctionState } | null)?.[kState]?.original ?? null;
+}
+
 function stateOf(fn: unknown): ContextFunctionState {
   const state = (fn as { [kState]?: ContextFunctionState } | null)?.[kState];
   if (state === undefined) throw new TypeError("Expected a function wrapped by promising.context.");

@@ -23,6 +23,7 @@ import {
 import { describeValue, RECURSIVELY, UNCHANGED } from "../core/sentinels.ts";
 import { getThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
+import { contextWrappedOriginal } from "./context.ts";
 import { applyDecorator, isLegacyDecoratorCall, mirrorSignature, type Wrapping } from "./decorate.ts";
 
 type AnyFunction = (...args: any[]) => any;
@@ -99,6 +100,23 @@ function stateOf(fn: unknown): FunctionState {
 
 function functionTag(fn: Function): string {
   return Object.prototype.toString.call(fn);
+}
+
+/**
+ * Async when the function is, or, for a `promising.context` wrapper (a plain function that
+ * returns what it wraps returns), when the function it wraps is: `@promising.fn` stacked on
+ * `@promising.context` must see an async method as async, as in the other order.
+ */
+function isAsyncFunction(fn: AnyFunction): boolean {
+  let inner = fn;
+  for (
+    let wrapped = contextWrappedOriginal(inner);
+    wrapped !== null;
+    wrapped = contextWrappedOriginal(inner)
+  ) {
+    inner = wrapped;
+  }
+  return functionTag(inner) === "[object AsyncFunction]";
 }
 
 function checkDecoratable(fn: unknown): asserts fn is AnyFunction {
@@ -214,7 +232,7 @@ function makeWrapper(state: FunctionState): PromisingFunction {
 
 function decorate(fn: AnyFunction, options: Record<string, unknown>, isMethod: boolean): PromisingFunction {
   checkDecoratable(fn);
-  const isAsync = functionTag(fn) === "[object AsyncFunction]";
+  const isAsync = isAsyncFunction(fn);
   checkUseThreadPool({ original: fn, isAsync }, options);
   const identity: FunctionIdentity = { ref: null, home: null, isMethod, wrapper: null };
   // Named here, at the decoration site, because the call stack is what locates the module.

@@ -3,6 +3,9 @@
  * configuration for what is created inside it and groups children for awaiting and
  * inspection. Its hierarchy methods are shared with promising.Promise (see `ContextMethods`).
  */
+
+// Type-only, as in defaults.ts: the public type of a pool is the concrete ThreadPool the thread bridge creates.
+import type { ThreadPool } from "../threads/pool.ts";
 import { activeNode, isEnteredInFlow, runWithActive } from "./active.ts";
 import { resolveFlags, resolvePool } from "./config.ts";
 import {
@@ -75,7 +78,7 @@ export interface ContextMethods {
   awaitChildren(options?: AwaitChildrenOptions): Promise<void>;
   awaitChildrenSync(options?: AwaitChildrenSyncOptions): void;
   collectRemainingChildren(options?: CollectOptions): Set<PromisingContext>;
-  getThreadPoolExecutor(): ThreadPoolLike | null;
+  getThreadPoolExecutor(): ThreadPool | null;
   getTrace(options?: TraceOptions): PromisingContext[];
   formatTrace(options?: TraceOptions): string[];
   printTrace(options?: TraceOptions): void;
@@ -234,8 +237,8 @@ export class PromisingContext implements ContextMethods, TreeNode {
   }
 
   /** The resolved pool for `useThreadPool: true` functions created here; `null` means ASYNCIO_DEFAULT. */
-  getThreadPoolExecutor(): ThreadPoolLike | null {
-    return this._pool;
+  getThreadPoolExecutor(): ThreadPool | null {
+    return this._pool as ThreadPool | null;
   }
 
   getTrace(options?: TraceOptions): PromisingContext[] {

@@ -3,6 +3,9 @@
  * types (the documentation users see in their editor) and one validator, so every entry
  * point rejects the same bad input with the same message.
  */
+
+// Type-only, as in defaults.ts: a pool option is the concrete ThreadPool the thread bridge creates.
+import type { ThreadPool } from "../threads/pool.ts";
 import { DecorationError } from "./errors.ts";
 import {
   ASYNCIO_DEFAULT,
@@ -13,7 +16,7 @@ import {
   type Sentinel,
   UNCHANGED,
 } from "./sentinels.ts";
-import { getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
+import { getThreadBridge } from "./thread-contract.ts";
 
 /** Anything that can be a parent: a PromisingContext or a promising Promise. */
 export interface ParentLike {
@@ -23,7 +26,7 @@ export interface ParentLike {
 export type StartSoonValue = boolean | null | Sentinel<"INHERIT">;
 export type StartSoonDefaultValue = boolean | Sentinel<"INHERIT"> | Sentinel<"PROMISING_DEFAULT">;
 export type ThreadPoolValue =
-  | ThreadPoolLike
+  | ThreadPool
   | Sentinel<"INHERIT">
   | Sentinel<"PROMISING_DEFAULT">
   | Sentinel<"ASYNCIO_DEFAULT">;
@@ -31,18 +34,18 @@ export type ThreadPoolValue =
 /** Settings shared by promises and contexts. */
 export interface ContextOptions {
   /** Human-readable label shown in `toString()` and traces. */
-  namespace?: string | null;
+  namespace?: string | null | undefined;
   /** Explicit parent; `null` makes a root. Absent: the active context. */
-  parent?: ParentLike | null;
+  parent?: ParentLike | null | undefined;
   /**
    * `start_soon` enforced on children that leave theirs `null`. `null`: no enforcement;
    * `INHERIT`: the parent's policy (default for contexts; promises default to `null`).
    */
-  childrenStartSoon?: StartSoonValue;
+  childrenStartSoon?: StartSoonValue | undefined;
   /** Local override of `Defaults.START_SOON` for this subtree. `INHERIT` (default) or `PROMISING_DEFAULT` (read the global now). */
-  startSoonDefault?: StartSoonDefaultValue;
+  startSoonDefault?: StartSoonDefaultValue | undefined;
   /** Pool for `useThreadPool: true` functions. `INHERIT` (default) falls back to `PROMISING_DEFAULT` at the root. */
-  threadPool?: ThreadPoolValue;
+  threadPool?: ThreadPoolValue | undefined;
 }
 
 export interface PromiseOptions extends ContextOptions {
@@ -51,7 +54,7 @@ export interface PromiseOptions extends ContextOptions {
    * the parent's `childrenStartSoon` if it enforces one, else `startSoonDefault`.
    * `INHERIT`: the nearest parent promise's own `startSoon`.
    */
-  startSoon?: StartSoonValue;
+  startSoon?: StartSoonValue | undefined;
 }
 
 export interface FunctionOptions extends PromiseOptions {
@@ -59,11 +62,11 @@ export interface FunctionOptions extends PromiseOptions {
    * Required for sync functions: `true` runs them on a worker thread of the pool, `false` on
    * the event loop thread. Not allowed on async functions.
    */
-  useThreadPool?: boolean;
+  useThreadPool?: boolean | undefined;
   /** For `useThreadPool: true`: the URL or path of the defining module, when it cannot be found automatically. */
-  module?: string | URL;
+  module?: string | URL | undefined;
   /** Used by `.run()` only: `RECURSIVELY` (default) awaits every descendant, `true` direct children, `false` none. */
-  awaitChildren?: boolean | Sentinel<"RECURSIVELY">;
+  awaitChildren?: boolean | Sentinel<"RECURSIVELY"> | undefined;
 }
 
 /** Call-time overrides: like FunctionOptions, and any key may be `UNCHANGED` (keep the decoration-time value). */

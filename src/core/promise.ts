@@ -11,6 +11,8 @@
  * consumption, knowing whether a failure was observed, and never tripping Node's
  * `unhandledRejection` for a child that a parent awaits later (SPEC 2.9).
  */
+
+import type { PromiseBackedConcurrentFuture } from "../threads/concurrent-future.ts";
 import { activeNode, enterActive, runWithActive } from "./active.ts";
 import { type RawConfig, resolveFlags, resolvePool } from "./config.ts";
 import { type ContextMethods, kNode, PromisingContext, SHARED_METHOD_NAMES } from "./context.ts";
@@ -24,7 +26,7 @@ import {
   validateOptions,
 } from "./options.ts";
 import { type Job, runNowOrSchedule, scheduleJob, scheduleJobInCallerContext } from "./scheduler.ts";
-import { type ConcurrentFuture, getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
+import { getThreadBridge, type ThreadPoolLike } from "./thread-contract.ts";
 import { stampTrace } from "./trace.ts";
 import {
   attachChild,
@@ -65,6 +67,9 @@ const NATIVE_LINKED = 1 << 8;
 const FULL_REQUESTED = 1 << 9;
 const KIND_SHIFT = 10;
 const KIND_MASK = 3 << KIND_SHIFT;
+// (bits 12 and 13 belong to tree.ts)
+/** A failure of its running thenable was tracked as unobserved before it started (guardDeferredThenable). */
+const EARLY_FAILURE_TRACKED = 1 << 14;
 
 /** What the work is. */
 export const WORK_CALLABLE = 0; // async function, thunk, or sync function on the event loop
@@ -222,8 +227,8 @@ export class PromisingPromise<T> extends NativePromise<T> {
    * A view that a worker thread you started can block on (`result({ timeoutMs })`,
    * `exception()`, `done()`); hand it over in `workerData` with `transferList: future.transferList`.
    */
-  asConcurrentFuture(): ConcurrentFuture<T> {
-    return getThreadBridge().concurrentFuture(this) as ConcurrentFuture<T>;
+  asConcurrentFuture(): PromiseBackedConcurrentFuture<T> {
+    return getThreadBridge().concurrentFuture(this) as PromiseBackedConcurrentFuture<T>;
   }
 
   /** Whether the promise has settled, with every nested layer unpacked. */
@@ -404,7 +409,32 @@ function initFromThenable(
   initNode(promise, namespace, parent, config ?? NO_CONFIG, WORK_THENABLE, config === DEFERRED_CONFIG);
   promise._work = thenable;
   scheduleIfEager(promise);
+  guardDeferredThenable(promise, thenable);
 }
+
+/**
+ * A native promise is already running: if it rejects while the deferred promise that wraps it
+ * has not started, Node would report an unhandled rejection and, by default, exit (SPEC 2.9
+ * forbids that). So it gets a rejection handler at once, which leaves the failure to the library:
+ * unobserved until somebody consumes the wrapper (which then rejects as usual), and reported
+ * like any unobserved failure if nobody ever does. Foreign thenables are not touched: calling
+ * their `then` may start work (lazy thenables), which is what deferring postpones.
+ */
+function guardDeferredThenable(promise: PromisingPromise<unknown>, thenable: unknown): void {
+  if (
+    promise._state !== DEFERRED ||
+    !(thenable instanceof NativePromise) ||
+    thenable instanceof PromisingPromise
+  )
+    return;
+  nativeThenOf.call(thenable, undefined, (error: unknown) => {
+    if (promise._state !== DEFERRED || promise._flags & OBSERVED) return;
+    stampTrace(error, promise);
+    promise._flags |= EARLY_FAILURE_TRACKED;
+    trackUnobserved(promise, error);
+  });
+}
+const nativeThenOf = NativePromise.prototype.then;
 
 function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, options: unknown): void {
   let kind = WORK_CALLABLE;
@@ -465,6 +495,7 @@ function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, optio
   else {
     promise._work = work;
     scheduleIfEager(promise);
+    if (kind === WORK_THENABLE) guardDeferredThenable(promise, work);
   }
 }
 
@@ -703,7 +734,7 @@ function linkNative(promise: PromisingPromise<unknown>): void {
 function observe(promise: PromisingPromise<unknown>): void {
   if (promise._flags & OBSERVED) return;
   promise._flags |= OBSERVED;
-  if (promise._state === REJECTED) markObserved(promise);
+  if (promise._state === REJECTED || promise._flags & EARLY_FAILURE_TRACKED) markObserved(promise);
 }
 
 function layerOf<T>(promise: PromisingPromise<T>): Layer<T> {

@@ -3,6 +3,7 @@
  * The core never imports worker_threads code; `src/threads/` installs a bridge when it is
  * loaded (the public entry loads it), so the core stays testable and readable alone.
  */
+import type { TransferListItem } from "node:worker_threads";
 import type { TreeNode } from "./tree.ts";
 
 /** What the core needs of a pool: identity, and a way to close it. */
@@ -13,7 +14,7 @@ export interface ThreadPoolLike {
 /** A blocking view of a promise for worker threads (implemented by PromiseBackedConcurrentFuture). */
 export interface ConcurrentFuture<T> {
   /** Pass as `transferList` when handing the future to a worker in `workerData`. */
-  readonly transferList: readonly unknown[];
+  readonly transferList: TransferListItem[];
   done(): boolean;
   result(options?: { timeoutMs?: number | null }): T;
   exception(options?: { timeoutMs?: number | null }): unknown;

@@ -27,6 +27,16 @@ const finalizer = new FinalizationRegistry<Pending>((entry) => {
 });
 
 export function trackUnobserved(promise: PromisingPromise<unknown>, error: unknown): void {
+  // V8 keeps an error's raw stack frames, their receivers included (the promise itself, among
+  // others), until `stack` is first read. Held here, they would keep the promise alive and the
+  // report would wait for process exit; reading `stack` formats it and lets the frames go.
+  if (error instanceof Error) {
+    try {
+      void error.stack;
+    } catch {
+      // A throwing stack getter (a user's prepareStackTrace): the report falls back to String(error).
+    }
+  }
   const entry: Pending = {
     error,
     promise: new WeakRef(promise),

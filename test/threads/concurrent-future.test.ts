@@ -12,7 +12,7 @@ async function blockInWorker(
   const future = promise.asConcurrentFuture();
   const worker = new Worker(workerFile, {
     workerData: { future, ...data },
-    transferList: future.transferList as never,
+    transferList: future.transferList,
   });
   try {
     return await new Promise((resolve, reject) => {

@@ -281,13 +281,55 @@ function moduleLevel() {
 }
 
 export {
+  concurrentFutureTypes,
   contexts,
   decoratedAsync,
   decoratedMethods,
   moduleLevel,
   nestedPromisesAreUnpacked,
+  optionsAcceptExplicitUndefined,
   promiseConstruction,
   promiseConsumption,
   sentinelsAndOptions,
+  threadPoolExecutorType,
+  threadPoolOptionIsAThreadPool,
   withRunAndOptionForms,
 };
+
+// ---- thread-facing types (found by an audit: the documented usage did not compile) ----
+
+declare const numberPromise: promising.Promise<number>;
+
+function concurrentFutureTypes() {
+  const future = numberPromise.asConcurrentFuture();
+  expectTypeOf(future).toEqualTypeOf<promising.PromiseBackedConcurrentFuture<number>>();
+  // The documented hand-over to a Worker compiles without a cast.
+  const options: import("node:worker_threads").WorkerOptions = {
+    workerData: { future },
+    transferList: future.transferList,
+  };
+  expectTypeOf(options).toExtend<object>();
+  expectTypeOf(future.result({ timeoutMs: null })).toEqualTypeOf<number>();
+}
+
+function threadPoolExecutorType() {
+  expectTypeOf(numberPromise.getThreadPoolExecutor()).toEqualTypeOf<promising.ThreadPool | null>();
+  const ctx = new promising.PromisingContext();
+  const pool: promising.ThreadPool | null = ctx.getThreadPoolExecutor();
+  expectTypeOf(pool).toEqualTypeOf<promising.ThreadPool | null>();
+}
+
+// Consumers compiling with exactOptionalPropertyTypes may pass `undefined` explicitly, which
+// SPEC 1 gives the meaning "keep the decoration-time value".
+type Explicit<T> = { [K in keyof T]-?: Extract<T[K], undefined> extends never ? "missing undefined" : "ok" };
+function optionsAcceptExplicitUndefined() {
+  expectTypeOf<Explicit<promising.FunctionOptions>[keyof promising.FunctionOptions]>().toEqualTypeOf<"ok">();
+  expectTypeOf<Explicit<promising.PromiseOptions>[keyof promising.PromiseOptions]>().toEqualTypeOf<"ok">();
+  expectTypeOf<Explicit<promising.ContextOptions>[keyof promising.ContextOptions]>().toEqualTypeOf<"ok">();
+}
+
+function threadPoolOptionIsAThreadPool() {
+  // @ts-expect-error any object with close() is not a pool
+  promising.function({ threadPool: { close: async () => {} } }, async () => 1);
+  promising.function({ threadPool: new promising.ThreadPool() }, async () => 1);
+}
