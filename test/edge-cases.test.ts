@@ -415,3 +415,11 @@ describe("an unobserved failure thrown before the first await (SPEC 4.8: at GC o
     }
   });
 });
+
+describe("sentinels are singletons", () => {
+  it("constructing one throws, naming the real ones (a copy would be rejected as an option anyway)", () => {
+    const SentinelClass = promising.Sentinel as unknown as new (name: string) => unknown;
+    expect(() => new SentinelClass("INHERIT")).toThrow(/singletons.*INHERIT/);
+    expect(promising.INHERIT).toBeInstanceOf(promising.Sentinel);
+  });
+});

@@ -6,12 +6,26 @@ import { inspect } from "node:util";
  * (template strings, `+x`, `x == "str"`, `String(x)`, `x.valueOf()`) throws
  * `SentinelUsageError`: a sentinel used as a value is always a bug.
  */
+let sentinelsSealed = false;
+
 export class Sentinel<Name extends string = string> {
   readonly name: Name;
 
-  constructor(name: Name) {
+  /** Not constructible outside this module: the five exported sentinels are the only ones. */
+  private constructor(name: Name) {
+    if (sentinelsSealed) {
+      throw new TypeError(
+        `Sentinels are the library's own singletons (promising.UNCHANGED, INHERIT, PROMISING_DEFAULT, ASYNCIO_DEFAULT, RECURSIVELY); ` +
+          `use those instead of new Sentinel(${JSON.stringify(String(name))}).`,
+      );
+    }
     this.name = name;
     Object.freeze(this);
+  }
+
+  /** @internal */
+  static _create<N extends string>(name: N): Sentinel<N> {
+    return new Sentinel(name);
   }
 
   [Symbol.toPrimitive](): never {
@@ -53,15 +67,16 @@ function sentinelMisuse(sentinel: Sentinel): Error {
 }
 
 /** Call-time override that means "keep the value given at decoration time". */
-export const UNCHANGED = new Sentinel("UNCHANGED");
+export const UNCHANGED = Sentinel._create("UNCHANGED");
 /** Copy the setting from the parent context (falling back to the global default at the root). */
-export const INHERIT = new Sentinel("INHERIT");
+export const INHERIT = Sentinel._create("INHERIT");
 /** Read the current global setting from `Defaults`, ignoring the parent chain. */
-export const PROMISING_DEFAULT = new Sentinel("PROMISING_DEFAULT");
+export const PROMISING_DEFAULT = Sentinel._create("PROMISING_DEFAULT");
 /** `threadPool` value that selects the event loop's own default executor (see docs/threads.md). */
-export const ASYNCIO_DEFAULT = new Sentinel("ASYNCIO_DEFAULT");
+export const ASYNCIO_DEFAULT = Sentinel._create("ASYNCIO_DEFAULT");
 /** `awaitChildren` value for `run()`: await every descendant, not only direct children. */
-export const RECURSIVELY = new Sentinel("RECURSIVELY");
+export const RECURSIVELY = Sentinel._create("RECURSIVELY");
+sentinelsSealed = true;
 
 /** Safe rendering of any option value for error messages (never coerces a sentinel). */
 export function describeValue(value: unknown): string {

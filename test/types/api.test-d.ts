@@ -291,6 +291,7 @@ export {
   promiseConstruction,
   promiseConsumption,
   sentinelsAndOptions,
+  sentinelsAreNotConstructible,
   threadPoolExecutorType,
   threadPoolOptionIsAThreadPool,
   withRunAndOptionForms,
@@ -332,4 +333,10 @@ function threadPoolOptionIsAThreadPool() {
   // @ts-expect-error any object with close() is not a pool
   promising.function({ threadPool: { close: async () => {} } }, async () => 1);
   promising.function({ threadPool: new promising.ThreadPool() }, async () => 1);
+}
+
+function sentinelsAreNotConstructible() {
+  // @ts-expect-error only the library's five sentinels exist
+  new promising.Sentinel("INHERIT");
+  expectTypeOf(promising.INHERIT).toExtend<promising.Sentinel>();
 }
