@@ -10,7 +10,7 @@ export default defineConfig([
     format: ["esm"],
     platform: "node",
     target: "node20",
-    dts: true,
+    dts: { compilerOptions: { stripInternal: true } },
     clean: true,
     sourcemap: true,
     // index.js (not .mjs): the names package.json's exports map points to.
@@ -21,7 +21,7 @@ export default defineConfig([
     format: ["cjs"],
     platform: "node",
     target: "node20",
-    dts: true,
+    dts: { compilerOptions: { stripInternal: true } },
     clean: false,
     sourcemap: true,
     fixedExtension: false,

@@ -13,6 +13,7 @@ import { AsyncResource } from "node:async_hooks";
 
 export interface Job {
   /**
+   * @internal
    * @param ownScope true when the job runs alone in an async-context scope that ends with it
    *   (its own promise reaction, or its own AsyncResource scope): it may then enter an
    *   AsyncLocalStorage value without restoring the previous one, which saves a context copy.

@@ -34,13 +34,13 @@ export const DEFERRED_BELOW = 1 << 13;
 
 export interface TreeNode {
   readonly namespace: string | null;
-  _parent: TreeNode | null;
-  _flags: number;
-  _pool: ThreadPoolLike | null;
-  _children: ChildRegistry | null;
-  /** Links of the parent's list of busy children (intrusive: no allocation per child). */
+  /** @internal */ _parent: TreeNode | null;
+  /** @internal */ _flags: number;
+  /** @internal */ _pool: ThreadPoolLike | null;
+  /** @internal */ _children: ChildRegistry | null;
+  /** @internal Links of the parent's list of busy children (intrusive: no allocation per child). */
   _prevBusy: TreeNode | null;
-  _nextBusy: TreeNode | null;
+  /** @internal */ _nextBusy: TreeNode | null;
 }
 
 /**
