@@ -423,3 +423,40 @@ describe("sentinels are singletons", () => {
     expect(promising.INHERIT).toBeInstanceOf(promising.Sentinel);
   });
 });
+
+describe("an eager promise whose layer is a deferred promise leaves it deferred until consumed (SPEC 2.4)", () => {
+  it("a sync function returning a deferred promise: the inner one starts when the outer is awaited", async () => {
+    let ran = 0;
+    const lazy = promising.function({ startSoon: false }, async function lazyInner() {
+      ran++;
+      return "inner value";
+    });
+    const outer = promising.function({ useThreadPool: false }, function eagerOuter() {
+      return lazy();
+    });
+    const p = outer();
+    await sleep(10);
+    expect(ran).toBe(0);
+    expect(p.done()).toBe(false);
+    const layer = await p.unpackOnce();
+    expect("promise" in layer).toBe(true);
+    await sleep(5);
+    expect(ran).toBe(0);
+    expect(await p).toBe("inner value");
+    expect(ran).toBe(1);
+    expect(p.done()).toBe(true);
+  });
+
+  it("with an eager inner promise, the outer settles by itself, without a consumer", async () => {
+    const eagerInner = promising.function(async function eagerInner() {
+      return 42;
+    });
+    const outer = promising.function({ useThreadPool: false }, function outerOfEager() {
+      return eagerInner();
+    });
+    const p = outer();
+    await sleep(10);
+    expect(p.done()).toBe(true);
+    expect(p.result()).toBe(42);
+  });
+});

@@ -70,6 +70,14 @@ const KIND_MASK = 3 << KIND_SHIFT;
 // (bits 12 and 13 belong to tree.ts)
 /** A failure of its running thenable was tracked as unobserved before it started (guardDeferredThenable). */
 const EARLY_FAILURE_TRACKED = 1 << 14;
+/**
+ * Eager: once its first layer is a promising Promise, settle with that promise's outcome when it
+ * has one, without starting it (FULL_REQUESTED, set by consumers, also starts it). So an eager
+ * function returning a deferred promise leaves it deferred until somebody consumes (SPEC 2.4).
+ */
+const FOLLOWS_LAYERS = 1 << 15;
+/** Registered as a waiter of its inner promise (follow() may run twice: eagerly, then for a consumer). */
+const WAITS_ON_INNER = 1 << 16;
 
 /** What the work is. */
 export const WORK_CALLABLE = 0; // async function, thunk, or sync function on the event loop
@@ -375,7 +383,7 @@ function initNode(
 
 function scheduleIfEager(promise: PromisingPromise<unknown>): void {
   if (promise._flags & START_SOON) {
-    promise._flags |= FULL_REQUESTED;
+    promise._flags |= FOLLOWS_LAYERS;
     promise._state = QUEUED;
     scheduleJobInCallerContext(promise);
   }
@@ -654,14 +662,29 @@ function adoptLayer(promise: PromisingPromise<unknown>, inner: PromisingPromise<
   promise._inner = inner;
   notifyLayerWaiters(promise);
   if (promise._flags & FULL_REQUESTED) follow(promise);
+  else if (promise._flags & FOLLOWS_LAYERS) follow(promise);
 }
 
-/** Full unpacking: wait for the inner promise and take its outcome. Adopting it counts as observing it. */
+/**
+ * Full unpacking: wait for the inner promise and take its outcome; started only when a consumer
+ * asked for the full value (FULL_REQUESTED), otherwise followed as it goes (FOLLOWS_LAYERS).
+ * Adopting it counts as observing it.
+ */
 function follow(promise: PromisingPromise<unknown>): void {
   const inner = promise._result as PromisingPromise<unknown>;
   observe(inner);
-  requestFull(inner);
+  if (promise._flags & FULL_REQUESTED) requestFull(inner);
+  else followLayers(inner);
+  if (promise._flags & WAITS_ON_INNER) return;
+  promise._flags |= WAITS_ON_INNER;
   addWaiter(inner, promise);
+}
+
+/** An eager outer promise follows `inner`: so does `inner` through its own layers, without starting anything. */
+function followLayers(inner: PromisingPromise<unknown>): void {
+  if (inner._flags & (FOLLOWS_LAYERS | FULL_REQUESTED)) return;
+  inner._flags |= FOLLOWS_LAYERS;
+  if (inner._state === UNPACKED_ONCE) follow(inner);
 }
 
 function settle(promise: PromisingPromise<unknown>, state: number, value: unknown): void {
