@@ -7,10 +7,14 @@ import type { TransferredValue } from "./error-transfer.ts";
 import type { FunctionRef } from "./function-registry.ts";
 
 /** How `this` crosses: none, the method's class (static), or a clone re-attached to the prototype. */
+/**
+ * `className`: set when the receiver is a subclass (or an instance of one) of the class that
+ * declares the method, so that the other thread runs the method on that subclass, as here.
+ */
 export type ThisTransfer =
   | { readonly mode: "none" }
-  | { readonly mode: "class" }
-  | { readonly mode: "instance"; readonly value: unknown };
+  | { readonly mode: "class"; readonly className?: string }
+  | { readonly mode: "instance"; readonly value: unknown; readonly className?: string };
 
 /** A promising Promise passed as a top-level argument crosses as a handle of the same promise. */
 export interface HandleArg {

@@ -336,7 +336,23 @@ export function encodeThis(
 ): ThisTransfer {
   if (!identity.isMethod || thisArg === undefined || thisArg === null || thisArg === globalThis)
     return NO_THIS;
-  if (typeof thisArg === "function" && thisArg === identity.home) return { mode: "class" };
+  const home = identity.home;
+  if (typeof thisArg === "function") {
+    if (thisArg === home) return { mode: "class" };
+    // A static method called through a subclass: `this` is that subclass, found by name there.
+    if (typeof home === "function" && Object.prototype.isPrototypeOf.call(home, thisArg))
+      return { mode: "class", className: thisArg.name };
+  }
+  const proto = Object.getPrototypeOf(thisArg) as { constructor?: unknown } | null;
+  // An instance of a subclass: its own class decides which overrides the method calls.
+  if (
+    home !== null &&
+    proto !== null &&
+    proto !== home &&
+    Object.prototype.isPrototypeOf.call(home, proto as object) &&
+    typeof proto.constructor === "function"
+  )
+    return { mode: "instance", value: thisArg, className: proto.constructor.name };
   return { mode: "instance", value: thisArg };
 }
 

@@ -395,6 +395,19 @@ export class WorkerHost {
         parent: parent as never,
       });
     }
+    if (self.mode !== "none" && self.className !== undefined) {
+      // The main thread has no synchronous way to find the subclass in the module it was
+      // loaded from; running the declaring class's code instead would silently skip overrides.
+      return new PromisingPromise({
+        prefilledError: new PromisingError(
+          `A worker called ${describeRef(ref)} on ${self.mode === "class" ? "the class" : "an instance of"} ` +
+            `${self.className}, a subclass of the class that declares it. Calls made inside a pool worker take ` +
+            "their receiver along only when it is the declaring class or one of its instances; call the method " +
+            "on the main thread, or pass the data as arguments.",
+        ),
+        parent: parent as never,
+      });
+    }
     const thisArg = decodeThis(self, identity!.home);
     const decodedArgs = this.#decodeArgs(args);
     // Created (and, if eager, started) in the async context of the pool task that made the call.

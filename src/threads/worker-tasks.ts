@@ -107,12 +107,13 @@ export async function runTask(
     if (task.self.mode === "instance" && identity!.home === null) {
       identity!.home = findPrototypeOwning(moduleNamespace, identity!.wrapper);
     }
+    const self = task.self;
     const thisArg =
-      task.self.mode === "none"
+      self.mode === "none"
         ? undefined
-        : task.self.mode === "class"
-          ? identity!.home
-          : reattach(task.self.value, identity!.home);
+        : self.mode === "class"
+          ? receiverHome(moduleNamespace, identity!.home, self.className, ref.url)
+          : reattach(self.value, receiverHome(moduleNamespace, identity!.home, self.className, ref.url));
     const args = task.args.map((arg) => decodeArg(runtime, arg));
     const value = runWithActive(node, () => original.apply(thisArg, args), undefined);
     outcome = encodeResult(runtime, value, node);
@@ -217,6 +218,37 @@ function findPrototypeOwning(moduleNamespace: Record<string, unknown>, method: u
     }
   }
   return null;
+}
+
+/**
+ * Where the receiver's methods come from in this thread: the declaring class (static) or its
+ * prototype (instance), or, when the caller's receiver was a subclass (`className`), that
+ * subclass as this module exports it. A subclass the worker cannot find is an error: running
+ * the declaring class's code instead would silently ignore the subclass's overrides.
+ */
+function receiverHome(
+  moduleNamespace: Record<string, unknown>,
+  home: object | null,
+  className: string | undefined,
+  url: string,
+): object | null {
+  if (className === undefined || home === null) return home;
+  const isStatic = typeof home === "function";
+  for (const exported of Object.values(moduleNamespace)) {
+    if (typeof exported !== "function" || exported.name !== className) continue;
+    const candidate = isStatic ? exported : (exported.prototype as object | undefined);
+    if (
+      candidate !== undefined &&
+      (candidate === home || Object.prototype.isPrototypeOf.call(home, candidate))
+    )
+      return candidate;
+  }
+  const declaring = isStatic ? (home as { name: string }).name : (home.constructor as { name: string }).name;
+  throw new PromisingError(
+    `The method was called on ${isStatic ? "the class" : "an instance of"} ${className}, a subclass of ${declaring}, ` +
+      `which the pool worker cannot find among the exports of ${url}. Export ${className} from that module ` +
+      "(the worker imports the module that defines the method), so that the method runs on it with its overrides.",
+  );
 }
 
 function reattach(value: unknown, home: object | null): unknown {
