@@ -78,6 +78,8 @@ const EARLY_FAILURE_TRACKED = 1 << 14;
 const FOLLOWS_LAYERS = 1 << 15;
 /** Registered as a waiter of its inner promise (follow() may run twice: eagerly, then for a consumer). */
 const WAITS_ON_INNER = 1 << 16;
+/** A pool worker's stand-in for a main-thread promise: its state may be stale (see refreshStandIn). */
+const STAND_IN = 1 << 17;
 
 /** What the work is. */
 export const WORK_CALLABLE = 0; // async function, thunk, or sync function on the event loop
@@ -241,11 +243,13 @@ export class PromisingPromise<T> extends NativePromise<T> {
 
   /** Whether the promise has settled, with every nested layer unpacked. */
   done(): boolean {
+    if (this._state < FULFILLED && this._flags & STAND_IN) getThreadBridge().refreshStandIn?.(this, false);
     return this._state >= FULFILLED;
   }
 
   /** The final value; throws the error if rejected, `PromiseNotDoneError` if not settled yet. */
   result(): T {
+    if (this._state < FULFILLED && this._flags & STAND_IN) getThreadBridge().refreshStandIn?.(this, true);
     if (this._state === FULFILLED) return this._result as T;
     if (this._state === REJECTED) {
       observe(this);
@@ -256,6 +260,7 @@ export class PromisingPromise<T> extends NativePromise<T> {
 
   /** The rejection reason; `undefined` when fulfilled; throws `PromiseNotDoneError` if not settled yet. */
   error(): unknown {
+    if (this._state < FULFILLED && this._flags & STAND_IN) getThreadBridge().refreshStandIn?.(this, true);
     if (this._state === FULFILLED) return undefined;
     if (this._state === REJECTED) {
       observe(this);
@@ -415,6 +420,7 @@ function initFromThenable(
   // A worker's stand-in (DEFERRED_CONFIG) is deferred only here: the main-thread promise it
   // stands for runs, so its parent holds it strongly, which also spares a WeakRef per call.
   initNode(promise, namespace, parent, config ?? NO_CONFIG, WORK_THENABLE, config === DEFERRED_CONFIG);
+  if (config === DEFERRED_CONFIG) promise._flags |= STAND_IN;
   promise._work = thenable;
   scheduleIfEager(promise);
   guardDeferredThenable(promise, thenable);

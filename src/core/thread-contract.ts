@@ -54,6 +54,12 @@ export interface ThreadBridge {
   interceptCall: ((origin: unknown, thisArg: unknown, args: unknown[]) => TreeNode) | null;
   /** Told about every new PromisingContext (a pool worker mirrors it into the main thread's tree). */
   onContextCreated?(node: TreeNode, options: Readonly<Record<string, unknown>>): void;
+  /**
+   * In a pool worker: asks the main thread whether the promise a stand-in stands for has settled,
+   * and if so settles the stand-in (for `done()`, `result()`, `error()` polled while the worker's
+   * own event loop cannot turn). `observe`: the caller reads the outcome (result/error).
+   */
+  refreshStandIn?(promise: TreeNode, observe: boolean): void;
 }
 
 const unavailable = (what: string) => (): never => {

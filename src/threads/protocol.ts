@@ -104,6 +104,8 @@ export type WorkerPost =
 /** Blocking requests from the worker. */
 export type WorkerRequest =
   | { readonly op: "sync"; readonly id: number; readonly mode: "full" | "once" }
+  /** Answered at once: the promise's outcome if settled (and it can cross), else null. */
+  | { readonly op: "peek"; readonly id: number; readonly observe: boolean }
   | {
       readonly op: "awaitChildren";
       readonly id: number;

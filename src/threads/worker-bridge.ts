@@ -8,7 +8,7 @@ import type { CallOrigin } from "../api/function.ts";
 import { activeNode } from "../core/active.ts";
 import { peekDefaultPool } from "../core/defaults.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
-import { createDeferredPromiseFor, PromisingPromise, settleStandIn } from "../core/promise.ts";
+import { createDeferredPromiseFor, PromisingPromise, peekOutcome, settleStandIn } from "../core/promise.ts";
 import { PROMISING_DEFAULT, type Sentinel } from "../core/sentinels.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
 import { collectChildren, type TreeNode } from "../core/tree.ts";
@@ -142,7 +142,8 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       const outcomesOf: number[] = [];
       for (const child of collectChildren(
         node,
-        (candidate) => (candidate as PromisingPromise<unknown>).done(),
+        // Local state only: the answer brings the children's outcomes (no peek per child).
+        (candidate) => peekOutcome(candidate as PromisingPromise<unknown>) !== null,
         {
           recursively,
         },
@@ -165,6 +166,21 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         outcomes.set(standIn, { ok: outcome.ok, value, layerIsValue: false });
         settleStandIn(standIn, outcome.ok, value);
       });
+    },
+    refreshStandIn(node, observe) {
+      const id = runtime.ids.get(node);
+      if (id === undefined || outcomes.has(node)) return;
+      let answer: { ok: true; value: unknown } | { ok: false; error: unknown } | null;
+      try {
+        answer = request({ op: "peek", id, observe }, undefined, "done()", node) as typeof answer;
+      } catch {
+        // done() never throws: with the channel closed (the pool shutting down), local state stands.
+        return;
+      }
+      if (answer === null) return;
+      const value = answer.ok ? answer.value : decodeThrown(answer.error as never);
+      outcomes.set(node, { ok: answer.ok, value, layerIsValue: false });
+      settleStandIn(node as PromisingPromise<unknown>, answer.ok, value);
     },
     runOnPool() {
       return Promise.reject(

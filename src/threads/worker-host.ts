@@ -297,6 +297,12 @@ export class WorkerHost {
 
   onRequest = (message: unknown): unknown => {
     const request = message as WorkerRequest;
+    if (request.op === "peek") {
+      // Answered at once, so the worker does not count as blocked.
+      const peeked = this.#nodes.get(request.id);
+      if (request.observe && peeked instanceof PromisingPromise && peeked.done()) peeked.error();
+      return this.#outcomeToSend(request.id);
+    }
     const node = this.node(request.id) as PromisingPromise<unknown>;
     const token = ++this.#requests;
     this.#blockedNode = node;

@@ -1,0 +1,34 @@
+// Polling a promise of the main thread's tree from inside a pool function: done(), result() and
+// error() see the settlement although the worker's own event loop never turns meanwhile (as a
+// Python Future's done() can be polled from any thread).
+import { afterAll, describe, expect, it } from "vitest";
+import * as promising from "../../src/index.ts";
+import { pollsFn } from "./fixtures/polling.ts";
+
+afterAll(async () => {
+  await (promising.Defaults.PROMISING_THREAD_POOL as promising.ThreadPool).close();
+});
+
+describe("done(), result() and error() polled in a pool worker", () => {
+  it("a child that fulfils: done() turns true without blocking on it, and result() gives its value", async () => {
+    expect(await pollsFn("value", 30)).toEqual({
+      doneAtStart: false,
+      done: true,
+      result: "value",
+      error: null,
+      isRangeError: false,
+      sameOnSync: true,
+    });
+  });
+
+  it("a child that rejects: done() turns true, and error() gives the error with its class", async () => {
+    expect(await pollsFn("failure", 30)).toEqual({
+      doneAtStart: false,
+      done: true,
+      result: null,
+      error: "RangeError: late failure",
+      isRangeError: true,
+      sameOnSync: null,
+    });
+  });
+});
