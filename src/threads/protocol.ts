@@ -20,6 +20,11 @@ export type ThisTransfer =
 export interface HandleArg {
   readonly __promisingHandle: number;
   readonly namespace: string | null;
+  /**
+   * The id of its parent, when the receiving thread knows that id (it may hold a stand-in for
+   * it): a new stand-in then takes its place in the tree there too. Not an occurrence of the id.
+   */
+  readonly parentId?: number;
 }
 
 export interface AncestorInfo {
@@ -123,7 +128,7 @@ export type ChildOutcomes = (Outcome | null)[];
 /** Answer to a `once` request. */
 export type LayerAnswer =
   | { readonly value: unknown }
-  | { readonly handle: number; readonly namespace: string | null };
+  | { readonly handle: number; readonly namespace: string | null; readonly parentId?: number };
 
 /** Whether an encoded argument stands for a promising Promise of the other thread. */
 export function isHandleArg(arg: unknown): arg is HandleArg {

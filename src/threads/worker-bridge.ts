@@ -131,7 +131,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         settleStandIn(node as PromisingPromise<unknown>, true, layer.value);
         return layer.value;
       }
-      return makeHandle(runtime, layer.handle, layer.namespace, null, true);
+      return makeHandle(runtime, layer.handle, layer.namespace, knownNode(runtime, layer.parentId), true);
     },
     awaitChildrenSync(node, recursively, timeoutOption) {
       runtime.taskTouched = true;
@@ -381,5 +381,15 @@ function encodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
 }
 
 export function decodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
-  return isHandleArg(arg) ? makeHandle(runtime, arg.__promisingHandle, arg.namespace, null, true) : arg;
+  return isHandleArg(arg)
+    ? makeHandle(runtime, arg.__promisingHandle, arg.namespace, knownNode(runtime, arg.parentId), true)
+    : arg;
+}
+
+/** The local node for main-thread id `id`, if this thread still has one (a stand-in's parent). */
+function knownNode(runtime: WorkerRuntime, id: number | undefined): TreeNode | null {
+  if (id === undefined) return null;
+  if (id === runtime.taskNodeId && runtime.taskNode !== null) return runtime.taskNode;
+  const known = runtime.nodeRefs.get(id);
+  return known === undefined ? null : (known as TreeNode);
 }

@@ -171,6 +171,11 @@ export class WorkerHost {
   }
 
   /** Registers `node` for a message to the worker that names it outside a task's ancestry. */
+  /** The id of `node`'s parent if this worker has been told it (else undefined: no place there). */
+  #knownParentId(node: TreeNode): number | undefined {
+    return node._parent === null ? undefined : this.#idsOf.get(node._parent);
+  }
+
   #nameInMessage(node: TreeNode): number {
     const id = this.register(node);
     this.keptByWorker(id);
@@ -221,7 +226,11 @@ export class WorkerHost {
   encodeArgs(args: unknown[]): unknown[] {
     return args.map((arg) =>
       arg instanceof PromisingPromise
-        ? ({ __promisingHandle: this.#nameInMessage(arg), namespace: arg.namespace } satisfies HandleArg)
+        ? ({
+            __promisingHandle: this.#nameInMessage(arg),
+            namespace: arg.namespace,
+            parentId: this.#knownParentId(arg),
+          } satisfies HandleArg)
         : arg,
     );
   }
@@ -341,6 +350,7 @@ export class WorkerHost {
       return {
         handle: this.#nameInMessage(layer.promise),
         namespace: layer.promise.namespace,
+        parentId: this.#knownParentId(layer.promise),
       } satisfies LayerAnswer;
     } finally {
       if (this.#blockedOn === token) this.#setBlocked(0);

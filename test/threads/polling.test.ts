@@ -3,6 +3,7 @@
 // Python Future's done() can be polled from any thread).
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
+import * as polling from "./fixtures/polling.ts";
 import { pollsFn } from "./fixtures/polling.ts";
 
 afterAll(async () => {
@@ -29,6 +30,22 @@ describe("done(), result() and error() polled in a pool worker", () => {
       error: "RangeError: late failure",
       isRangeError: true,
       sameOnSync: null,
+    });
+  });
+});
+
+describe("promises reaching a worker as arguments or layers keep their place in the tree", () => {
+  it("an argument's trace and parent, and a layer's parent, are those of the main thread", async () => {
+    const holds = promising.function(async function argumentHolder() {
+      const argument = polling.innerFn();
+      await argument;
+      return polling.placesFn(argument);
+    });
+    expect(await holds()).toEqual({
+      argumentTrace: ["Promise(argumentHolder", "Promise(innerLayer"],
+      argumentParent: "Promise(argumentHolder",
+      layerParentIsOuter: true,
+      layerTrace: ["Promise(argumentHolder", "Promise(places", "Promise(outerLayer", "Promise(innerLayer"],
     });
   });
 });
