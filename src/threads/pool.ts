@@ -610,8 +610,18 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
     if (slot.graceTimer !== null) clearTimeout(slot.graceTimer);
     slot.server.close();
-    for (const { task } of slot.inFlight.values()) {
-      task.outcome.settle(false, new PromisingError(`${this} was closed while ${task.name} was running.`));
+    for (const entry of slot.inFlight.values()) {
+      const { task } = entry;
+      // A task sent ahead that the worker has not claimed yet never started.
+      const started = !slot.claims.reclaim(entry.claim, entry.seq);
+      task.outcome.settle(
+        false,
+        new PromisingError(
+          started
+            ? `${this} was closed while ${task.name} was running.`
+            : `${this} was closed before ${task.name} could run.`,
+        ),
+      );
     }
     slot.host.failUnsettledWraps(
       (what) => new PromisingError(`${this} was closed before ${what} had settled.`),

@@ -955,6 +955,18 @@ describe("process exit (child processes under plain `node --import tsx`)", () =>
 // ---- 11. No leaked threads ----
 
 describe("closing pools", () => {
+  it("close() says which tasks were running and which never started", async () => {
+    const pool = ownPool({ maxThreads: 1, minThreads: 1 });
+    const on = { threadPool: pool };
+    const running = busyForFn.with(on)(2_000);
+    const waiting = [busyForFn.with(on)(2_000), busyForFn.with(on)(2_000)];
+    expect(await waitFor(() => pool.threads === 1)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await pool.close();
+    expect((await rejectionOf(running)).message).toMatch(/was closed while busyFor was running/);
+    for (const task of waiting) expect((await rejectionOf(task)).message).not.toMatch(/was running/);
+  });
+
   it("close() terminates every worker (blocked, running, replaced) and rejects their tasks; later calls reject", async () => {
     const firstNew = createdWorkers.length;
     const pool = ownPool({ maxThreads: 1, minThreads: 1 });
