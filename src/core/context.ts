@@ -233,6 +233,14 @@ export class PromisingContext implements ContextMethods, TreeNode {
 
   collectRemainingChildren(options?: CollectOptions): Set<PromisingContext> {
     validateCallOptions(options, HIERARCHY_KEYS.collect, "collectRemainingChildren");
+    const refresh = getThreadBridge().refreshStandIn;
+    if (refresh !== undefined && options?.excludeDone !== false) {
+      // In a pool worker the children that stand for main-thread promises may have settled
+      // there meanwhile (this thread's event loop does not turn while a pool function runs).
+      for (const child of collectChildren(this, isDone, options)) {
+        if (child._flags & IS_PROMISE) refresh(child, false);
+      }
+    }
     return collectChildren(this, isDone, options) as Set<PromisingContext>;
   }
 

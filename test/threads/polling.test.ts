@@ -49,3 +49,9 @@ describe("promises reaching a worker as arguments or layers keep their place in 
     });
   });
 });
+
+describe("collectRemainingChildren() in a pool worker", () => {
+  it("leaves out a child that has settled on the main thread meanwhile", async () => {
+    expect(await polling.collectsAfterSettlingFn()).toEqual({ before: 1, after: 0, done: true });
+  });
+});
