@@ -460,3 +460,69 @@ describe("an eager promise whose layer is a deferred promise leaves it deferred 
     expect(p.result()).toBe(42);
   });
 });
+
+describe("hostile error values never crash the process or leave a promise pending", () => {
+  it("a revoked Proxy thrown as the error: the promise rejects with it", async () => {
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const throwsProxy = promising.function(async function throwsProxy() {
+      throw revocable.proxy;
+    });
+    const reason = await throwsProxy().then(
+      () => "fulfilled",
+      (error: unknown) => error,
+    );
+    expect(reason).toBe(revocable.proxy);
+  });
+
+  it("an unobserved failure whose stack getter throws is reported (by the default reporter, at GC) without crashing", async () => {
+    const previous = promising.Defaults.ON_UNOBSERVED_FAILURE;
+    promising.Defaults.ON_UNOBSERVED_FAILURE = null;
+    try {
+      const hostile = promising.function(async function hostileStack() {
+        const error = new Error("hostile-stack");
+        Object.defineProperty(error, "stack", {
+          get() {
+            throw new Error("stack getter");
+          },
+        });
+        throw error;
+      });
+      let ref!: WeakRef<object>;
+      (() => {
+        ref = new WeakRef(hostile());
+      })();
+      await collectGarbageUntil(() => ref.deref() === undefined);
+      expect(ref.deref()).toBeUndefined();
+    } finally {
+      promising.Defaults.ON_UNOBSERVED_FAILURE = previous;
+    }
+  });
+
+  it("a reporter that throws something unprintable does not crash the process", async () => {
+    const previous = promising.Defaults.ON_UNOBSERVED_FAILURE;
+    let calls = 0;
+    promising.Defaults.ON_UNOBSERVED_FAILURE = () => {
+      calls++;
+      throw {
+        toString() {
+          throw new Error("unprintable");
+        },
+      };
+    };
+    try {
+      let ref!: WeakRef<object>;
+      (() => {
+        ref = new WeakRef(
+          promising.function(async function failsForReporter() {
+            throw new Error("for-the-reporter");
+          })(),
+        );
+      })();
+      await collectGarbageUntil(() => ref.deref() === undefined && calls > 0);
+      expect(calls).toBe(1);
+    } finally {
+      promising.Defaults.ON_UNOBSERVED_FAILURE = previous;
+    }
+  });
+});

@@ -26,8 +26,9 @@ export function printTraceOf(node: TreeNode, options?: TraceOptions): void {
  */
 export function stampTrace(error: unknown, node: TreeNode): void {
   if (error === null || (typeof error !== "object" && typeof error !== "function")) return;
-  if (Object.hasOwn(error, "promisingTrace")) return;
   try {
+    // Inside the try: a Proxy thrown as an error may throw from any trap (or be revoked).
+    if (Object.hasOwn(error, "promisingTrace")) return;
     Object.defineProperty(error, "promisingTrace", {
       value: formatTraceOf(node),
       enumerable: false,

@@ -30,12 +30,11 @@ export function trackUnobserved(promise: PromisingPromise<unknown>, error: unkno
   // V8 keeps an error's raw stack frames, their receivers included (the promise itself, among
   // others), until `stack` is first read. Held here, they would keep the promise alive and the
   // report would wait for process exit; reading `stack` formats it and lets the frames go.
-  if (error instanceof Error) {
-    try {
-      void error.stack;
-    } catch {
-      // A throwing stack getter (a user's prepareStackTrace): the report falls back to String(error).
-    }
+  // Guarded: a hostile error value (a revoked Proxy, throwing getters) must not break settling.
+  try {
+    if (error instanceof Error) void error.stack;
+  } catch {
+    // A throwing stack getter (a user's prepareStackTrace): the report falls back to safeString.
   }
   const entry: Pending = {
     error,
@@ -74,26 +73,36 @@ function report(error: unknown, promise: PromisingPromise<unknown> | null, trace
     if (handler !== null) handler(error, promise);
     else writeSync(2, formatReport(error, trace));
   } catch (reporterFailure) {
-    // A throwing custom reporter must not turn into an uncaught exception at exit.
-    writeSync(
-      2,
-      `promising-ts: ON_UNOBSERVED_FAILURE threw: ${String(reporterFailure)}\n${formatReport(error, trace)}`,
-    );
+    // A throwing custom reporter must not turn into an uncaught exception (at exit, or from the
+    // finalizer, which would end a running process).
+    try {
+      writeSync(
+        2,
+        `promising-ts: ON_UNOBSERVED_FAILURE threw: ${safeString(reporterFailure)}\n${formatReport(error, trace)}`,
+      );
+    } catch {
+      // stderr is gone: nothing left to report to.
+    }
   }
 }
 
 function carriedTrace(error: unknown): boolean {
-  return Array.isArray((error as { promisingTrace?: unknown } | null)?.promisingTrace);
+  try {
+    return Array.isArray((error as { promisingTrace?: unknown } | null)?.promisingTrace);
+  } catch {
+    return false;
+  }
 }
 
 /** `trace`: the promise trace when the error cannot carry one itself (see Pending.trace). */
 export function formatReport(error: unknown, keptTrace: string[] | null = null): string {
-  const trace = keptTrace ?? (error as { promisingTrace?: unknown } | null)?.promisingTrace;
+  const trace =
+    keptTrace ?? (carriedTrace(error) ? (error as { promisingTrace: unknown[] }).promisingTrace : null);
   const lines = ["promising-ts: a promise failed and nobody observed the failure."];
   if (Array.isArray(trace) && trace.length > 0) {
     lines.push("Promise trace (root first):", ...trace.map((entry) => `  ${String(entry)}`));
   }
-  const stack = error instanceof Error ? (error.stack ?? String(error)) : safeString(error);
+  const stack = describeFailure(error);
   lines.push(stack);
   lines.push(
     "Await the promise (or call .catch()) to handle it; set promising.Defaults.ON_UNOBSERVED_FAILURE to change this report.",
@@ -101,10 +110,24 @@ export function formatReport(error: unknown, keptTrace: string[] | null = null):
   return `${lines.join("\n")}\n`;
 }
 
+/** The error's stack, or its string form; never throws (hostile getters, revoked proxies). */
+function describeFailure(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.stack ?? safeString(error);
+  } catch {
+    // fall through to the string form
+  }
+  return safeString(error);
+}
+
 function safeString(value: unknown): string {
   try {
     return String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return "[a value that cannot be printed]";
+    }
   }
 }
