@@ -18,8 +18,10 @@
  *   which is what resolves starvation when a task blocks on work that needs the pool.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { type ResourceLimits, Worker } from "node:worker_threads";
 import { PromisingError } from "../core/errors.ts";
+import { isPlainOptionsObject } from "../core/options.ts";
+import { describeValue } from "../core/sentinels.ts";
 import type { ThreadPoolLike } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { cloneFailure } from "./clone-failure.ts";
@@ -114,12 +116,43 @@ const BLOCKED_GRACE_MS = 10;
 
 const OPTION_KEYS = ["maxThreads", "minThreads", "idleTimeoutMs", "resourceLimits", "execArgv"];
 
-function checkCount(name: string, value: unknown, min: number): number | undefined {
+/** Longest delay `setTimeout` honours: Node turns anything longer into 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Far more threads than any machine runs usefully; a larger value is a typo, not a plan. */
+const MAX_THREADS = 4096;
+
+function checkCount(name: string, value: unknown, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new TypeError(`ThreadPool: ${name} must be an integer >= ${min}; got ${String(value)}.`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(
+      `ThreadPool: ${name} must be an integer >= ${min} (and at most ${max}); got ${describeValue(value)}.`,
+    );
   }
   return value;
+}
+
+const RESOURCE_LIMIT_KEYS = [
+  "maxOldGenerationSizeMb",
+  "maxYoungGenerationSizeMb",
+  "codeRangeSizeMb",
+  "stackSizeMb",
+];
+
+function checkResourceLimits(value: unknown): ResourceLimits | undefined {
+  if (value === undefined) return undefined;
+  const valid =
+    isPlainOptionsObject(value) &&
+    Object.entries(value).every(
+      ([key, limit]) =>
+        RESOURCE_LIMIT_KEYS.includes(key) &&
+        (limit === undefined || (typeof limit === "number" && Number.isFinite(limit) && limit > 0)),
+    );
+  if (!valid) {
+    throw new TypeError(
+      `ThreadPool: resourceLimits must be a plain object with positive numbers among ${RESOURCE_LIMIT_KEYS.join(", ")}; got ${describeValue(value)}.`,
+    );
+  }
+  return value as ResourceLimits;
 }
 
 /** Set while the library creates a pool of its own (see createLibraryPool): which one. */
@@ -183,10 +216,11 @@ export class ThreadPool implements ThreadPoolLike, AsyncDisposable {
         );
       }
     }
-    this.maxThreads = checkCount("maxThreads", options.maxThreads, 1) ?? Math.max(1, availableParallelism());
-    this.minThreads = checkCount("minThreads", options.minThreads, 0) ?? 0;
-    this.idleTimeoutMs = checkCount("idleTimeoutMs", options.idleTimeoutMs, 0) ?? 30_000;
-    this.#resourceLimits = options.resourceLimits;
+    this.maxThreads =
+      checkCount("maxThreads", options.maxThreads, 1, MAX_THREADS) ?? Math.max(1, availableParallelism());
+    this.minThreads = checkCount("minThreads", options.minThreads, 0, MAX_THREADS) ?? 0;
+    this.idleTimeoutMs = checkCount("idleTimeoutMs", options.idleTimeoutMs, 0, MAX_TIMER_MS) ?? 30_000;
+    this.#resourceLimits = checkResourceLimits(options.resourceLimits);
     if (
       options.execArgv !== undefined &&
       !(Array.isArray(options.execArgv) && options.execArgv.every((flag) => typeof flag === "string"))

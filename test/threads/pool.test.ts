@@ -697,6 +697,12 @@ describe("ThreadPool options", () => {
       [{ execArgv: "--inspect" }, /execArgv must be an array of strings/],
       [{ execArgv: [1] }, /execArgv must be an array of strings/],
       [null, /options must be an object/],
+      // Beyond what setTimeout honours (Node would turn it into 1 ms), or an implausible thread count.
+      [{ idleTimeoutMs: 2 ** 31 }, /idleTimeoutMs must be an integer >= 0 \(and at most 2147483647\)/],
+      [{ maxThreads: 1e6 }, /maxThreads must be an integer >= 1 \(and at most 4096\)/],
+      [{ resourceLimits: Symbol("limits") }, /resourceLimits must be a plain object with positive numbers/],
+      [{ resourceLimits: { maxOldGenerationSizeMb: -1 } }, /resourceLimits must be a plain object/],
+      [{ resourceLimits: { maxHeap: 10 } }, /resourceLimits must be a plain object/],
     ];
     for (const [options, message] of bad) {
       expect(() => new promising.ThreadPool(options as never), String(options)).toThrow(TypeError);
