@@ -1,11 +1,9 @@
 // Pool functions on REAL worker threads: call forms and edge cases (fixtures/pool-edge.ts).
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
 import * as edge from "./fixtures/pool-edge.ts";
+import { runFixtureScript } from "./run-fixture.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const pools: promising.ThreadPool[] = [];
 
 afterAll(async () => {
@@ -37,31 +35,9 @@ describe("methods keep `this` across threads", () => {
   });
 });
 
-/** Runs a fixture script under plain `node --import tsx` in a child process. */
-function runScript(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    // Idle workers would be retired after 30 s: a process kept alive by them is killed well before.
-    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe("a pool function's returned promise after its task has ended", () => {
   it("keeps the process alive until its outcome (a value or a rejection) has arrived", async () => {
-    const { code, stdout, stderr } = await runScript("returns-thenable.ts");
+    const { code, stdout, stderr } = await runFixtureScript("returns-thenable.ts");
     expect(stderr).toBe("");
     expect(stdout).toBe("after 200 ms\nTypeError: rejected after 200 ms\n");
     expect(code).toBe(0);
@@ -123,7 +99,7 @@ describe("a first call that cannot be sent", () => {
 
 describe("decoration numbering is the same in every thread", () => {
   it("functions and pools decorated after a top-level `await main.run()` (which creates the default pool) are found in the workers", async () => {
-    const { code, stdout, stderr } = await runScript("decorate-after-run.ts");
+    const { code, stdout, stderr } = await runFixtureScript("decorate-after-run.ts");
     expect(stderr).toBe("");
     expect(stdout).toBe("before\nafter\nafter on laterPool: true\n");
     expect(code).toBe(0);
@@ -196,7 +172,7 @@ describe("timeoutMs of the blocking calls in a worker", () => {
 
 describe("failures that kill an idle pool worker", () => {
   it("an uncaught error or unhandled rejection left behind by a pool function is reported, naming it; the pool replaces the worker", async () => {
-    const { code, stdout, stderr } = await runScript("worker-failures.ts");
+    const { code, stdout, stderr } = await runFixtureScript("worker-failures.ts");
     expect(code).toBe(0);
     expect(stdout).toBe(
       "timer: returned\nrejection: returned\ntimer again: returned\n" +

@@ -4,8 +4,6 @@
 // (tsx is registered in every worker), so the pools are few and reused within this file.
 
 import { createHook } from "node:async_hooks";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { types } from "node:util";
 import { isMainThread } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
@@ -64,6 +62,7 @@ import {
   unpackOnceSyncTimesOutFn,
   whereAmIFn,
 } from "./fixtures/pool-suite.ts";
+import { runFixtureScript } from "./run-fixture.ts";
 
 // ---- worker-thread accounting (SPEC 3: no leaked threads) ----
 
@@ -907,48 +906,22 @@ describe("methods on the pool", () => {
 // ---- 8, 9. Processes that use pools exit on their own ----
 
 describe("process exit (child processes under plain `node --import tsx`)", () => {
-  const root = fileURLToPath(new URL("../../", import.meta.url));
-
-  function runScript(
-    name: string,
-  ): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-    const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-    const started = Date.now();
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", script], {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => (stdout += chunk));
-      child.stderr.on("data", (chunk) => (stderr += chunk));
-      // Idle workers would be retired after 30 s: a process kept alive by them is killed well before.
-      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      child.on("error", reject);
-      child.on("close", (code) => {
-        clearTimeout(killer);
-        resolve({ code, stdout, stderr, ms: Date.now() - started });
-      });
-    });
-  }
-
   it("a script that used the default pool (and the ASYNCIO_DEFAULT pool) exits on its own", async () => {
-    const { code, stdout, stderr } = await runScript("exit-default-pool.ts");
+    const { code, stdout, stderr } = await runFixtureScript("exit-default-pool.ts");
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(stdout).toBe("compute: 3\nasyncio-default on a worker: true\ndefault pool threads: 1\n");
   }, 30_000);
 
   it("a module that defines pool functions and calls main.run() at its top level prints once (run() is a no-op in workers)", async () => {
-    const { code, stdout, stderr } = await runScript("self-run.ts");
+    const { code, stdout, stderr } = await runFixtureScript("self-run.ts");
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(stdout).toBe("result: 42\n");
   }, 30_000);
 
   it("TypeScript-only syntax in a pool module works in the workers with plain `node --import tsx` (SPEC 4.9)", async () => {
-    const { code, stdout, stderr } = await runScript("ts-loader-entry.ts");
+    const { code, stdout, stderr } = await runFixtureScript("ts-loader-entry.ts");
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({
