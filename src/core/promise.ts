@@ -667,8 +667,8 @@ function adoptLayer(promise: PromisingPromise<unknown>, inner: PromisingPromise<
   promise._result = inner;
   promise._inner = inner;
   notifyLayerWaiters(promise);
-  if (promise._flags & FULL_REQUESTED) follow(promise);
-  else if (promise._flags & FOLLOWS_LAYERS) follow(promise);
+  // follow() itself decides whether the inner promise is started (FULL_REQUESTED) or only followed.
+  if (promise._flags & (FULL_REQUESTED | FOLLOWS_LAYERS)) follow(promise);
 }
 
 /**
