@@ -28,19 +28,37 @@ import { applyDecorator, isLegacyDecoratorCall, mirrorSignature, type Wrapping }
 
 type AnyFunction = (...args: any[]) => any;
 
-/** A decorated function: same parameters, returns a promising.Promise of the unpacked result. */
-export interface PromisingFunction<A extends unknown[] = any[], R = any, This = unknown> {
-  (this: This, ...args: A): PromisingPromise<Awaited<R>>;
+/**
+ * A decorated function: same parameters, returns a promising.Promise of the unpacked result.
+ * `PromisingFunction<[number], string>` is a function of one number whose promise resolves to a
+ * string, whatever the decorated function returned on the way (a value, a promise of one, a
+ * promising Promise); `Original` is the decorated function's own type, kept for `original`.
+ */
+export interface PromisingFunction<
+  A extends unknown[] = any[],
+  T = any,
+  This = unknown,
+  Original extends (this: This, ...args: A) => unknown = (this: This, ...args: A) => T | PromiseLike<T>,
+> {
+  (this: This, ...args: A): PromisingPromise<T>;
   /** A function with the same signature whose options are overridden for its calls. */
-  with(overrides: FunctionOverrides): PromisingFunction<A, R, This>;
+  with(overrides: FunctionOverrides): PromisingFunction<A, T, This, Original>;
   /**
    * Entry point: calls the function as a fresh root, awaits its result and (by default) every
    * descendant, and returns the result. A no-op at module top level inside a pool worker.
    */
-  run(...args: A): Promise<Awaited<R>>;
+  run(...args: A): Promise<T>;
   /** The function that was decorated. */
-  readonly original: (this: This, ...args: A) => R;
+  readonly original: Original;
 }
+
+/** What decorating `(this: This, ...args: A) => R` gives. */
+type Decorated<This, A extends unknown[], R> = PromisingFunction<
+  A,
+  Awaited<R>,
+  This,
+  (this: This, ...args: A) => R
+>;
 
 /** Shared by a decorated function and every `.with()` / bound copy of it. */
 interface FunctionIdentity {
@@ -255,7 +273,7 @@ const functionWrapping: Wrapping = {
   },
   nameMethod(wrapper, namespace, home) {
     const state = stateOf(wrapper);
-    state.identity.home = home;
+    if (home !== null) state.identity.home = home;
     if (!state.namespaceGiven) state.spec.namespace = namespace;
   },
 };
@@ -376,7 +394,7 @@ export interface FunctionDecorator {
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
-  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): PromisingFunction<A, R, This>;
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): Decorated<This, A, R>;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }
 
@@ -387,11 +405,11 @@ export interface PromisingFunctionApi {
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
-  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): PromisingFunction<A, R, This>;
+  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): Decorated<This, A, R>;
   <This, A extends unknown[], R>(
     options: FunctionOptions,
     fn: (this: This, ...args: A) => R,
-  ): PromisingFunction<A, R, This>;
+  ): Decorated<This, A, R>;
   (options: FunctionOptions): FunctionDecorator;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }

@@ -170,7 +170,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
 
   // ---- shared hierarchy behaviour (also installed on promising.Promise) ----
 
-  getParentContext(options?: RaiseOptions): PromisingContext;
+  getParentContext(options?: RaiseOptions & { raiseIfNone?: true }): PromisingContext;
   getParentContext(options: RaiseOptions): PromisingContext | null;
   getParentContext(options?: RaiseOptions): PromisingContext | null {
     validateCallOptions(options, HIERARCHY_KEYS.raise, "getParentContext");
@@ -184,7 +184,9 @@ export class PromisingContext implements ContextMethods, TreeNode {
     return parent as PromisingContext | null;
   }
 
-  getParentPromise(options?: RaiseOptions): import("./promise.ts").PromisingPromise<unknown>;
+  getParentPromise(
+    options?: RaiseOptions & { raiseIfNone?: true },
+  ): import("./promise.ts").PromisingPromise<unknown>;
   getParentPromise(options: RaiseOptions): import("./promise.ts").PromisingPromise<unknown> | null;
   getParentPromise(options?: RaiseOptions): import("./promise.ts").PromisingPromise<unknown> | null {
     validateCallOptions(options, HIERARCHY_KEYS.raise, "getParentPromise");

@@ -2,7 +2,9 @@ import { setSentinelErrorFactory } from "./sentinels.ts";
 
 /** Base class of every error this library throws on its own behalf. */
 export class PromisingError extends Error {
-  constructor(message?: string, options?: ErrorOptions) {
+  // `{ cause }` spelled out rather than `ErrorOptions`, which exists only from lib ES2022: the
+  // published declarations must compile for consumers on older `lib` settings too.
+  constructor(message?: string, options?: { cause?: unknown }) {
     super(message, options);
     // `new.target.name` keeps subclasses readable in stacks without repeating the
     // name in every subclass body.

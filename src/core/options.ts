@@ -6,7 +6,9 @@
 
 // Type-only, as in defaults.ts: a pool option is the concrete ThreadPool the thread bridge creates.
 import type { ThreadPool } from "../threads/pool.ts";
+import type { PromisingContext } from "./context.ts";
 import { DecorationError } from "./errors.ts";
+import type { PromisingPromise } from "./promise.ts";
 import {
   ASYNCIO_DEFAULT,
   describeValue,
@@ -19,9 +21,7 @@ import {
 import { getThreadBridge } from "./thread-contract.ts";
 
 /** Anything that can be a parent: a PromisingContext or a promising Promise. */
-export interface ParentLike {
-  readonly namespace: string | null;
-}
+export type ParentLike = PromisingContext | PromisingPromise<unknown>;
 
 export type StartSoonValue = boolean | null | Sentinel<"INHERIT">;
 export type StartSoonDefaultValue = boolean | Sentinel<"INHERIT"> | Sentinel<"PROMISING_DEFAULT">;
@@ -38,7 +38,7 @@ export interface ContextOptions {
   /** Explicit parent; `null` makes a root. Absent: the active context. */
   parent?: ParentLike | null | undefined;
   /**
-   * `start_soon` enforced on children that leave theirs `null`. `null`: no enforcement;
+   * `startSoon` enforced on children that leave theirs `null`. `null`: no enforcement;
    * `INHERIT`: the parent's policy (default for contexts; promises default to `null`).
    */
   childrenStartSoon?: StartSoonValue | undefined;

@@ -159,7 +159,10 @@ export class PromisingPromise<T> extends NativePromise<T> {
    *   settled promise (pass them as the only argument).
    */
   constructor(work: (() => T | PromiseLike<T>) | PromiseLike<T>, options?: PromiseOptions);
-  constructor(options: PromiseOptions & ({ prefilledResult: T } | { prefilledError: unknown }));
+  constructor(
+    options: PromiseOptions &
+      ({ prefilledResult: T; prefilledError?: never } | { prefilledError: unknown; prefilledResult?: never }),
+  );
   constructor(work: unknown, options?: unknown) {
     super(captureResolvers as never);
     // Every field is created here, in one order, in the constructor body: V8 sizes instances

@@ -305,7 +305,9 @@ console.log(JSON.stringify({ value: await double(21) }));
       typeRoots: [typeRoots],
     };
     const configs = {
-      node16: { module: "node16", moduleResolution: "node16" },
+      // ES2020's lib on the run that checks the declarations: they must not need newer lib types
+      // (such as ES2022's ErrorOptions) from a consumer.
+      node16: { module: "node16", moduleResolution: "node16", target: "es2020" },
       bundler: { module: "esnext", moduleResolution: "bundler" },
     } as const;
 

@@ -83,6 +83,26 @@ function withRunAndOptionForms() {
 
   // The decorated original is reachable.
   expectTypeOf(g.original).returns.toEqualTypeOf<number>();
+
+  // The type's second parameter is the value the promise resolves to, whatever the function returns.
+  const asyncFn: promising.PromisingFunction<[number], string> = promising.function(
+    async (x: number) => `${x}`,
+  );
+  const syncFn: promising.PromisingFunction<[number], string> = promising.function(
+    { useThreadPool: false },
+    (x: number) => `${x}`,
+  );
+  const nested: promising.PromisingFunction<[], number> = promising.function(async () =>
+    Promise.resolve(Promise.resolve(1)),
+  );
+  expectTypeOf(asyncFn(1)).toEqualTypeOf<promising.Promise<string>>();
+  expectTypeOf(asyncFn.with({ startSoon: false }).run(1)).toEqualTypeOf<Promise<string>>();
+  void [syncFn, nested];
+  // @ts-expect-error the promise resolves to a string, not a number
+  const wrongValue: promising.PromisingFunction<[number], number> = promising.function(
+    async (x: number) => `${x}`,
+  );
+  void wrongValue;
 }
 
 // ---- promising.Promise<T> ----
@@ -142,6 +162,8 @@ function promiseConstruction() {
   ctx.collectRemainingChildren().has(child);
   // @ts-expect-error the work is a thunk or a thenable, not a plain value
   new promising.Promise(42);
+  // @ts-expect-error a prefilled outcome is a result or an error, not both
+  new promising.Promise({ prefilledResult: 1, prefilledError: new Error("e") });
 }
 
 // ---- promising.context ----
@@ -171,6 +193,19 @@ function contexts() {
   // An existing context runs blocks too.
   const ctx = new promising.PromisingContext({ parent: null });
   expectTypeOf(ctx.run(() => 1)).toEqualTypeOf<number>();
+
+  // A root context has no parent: with raiseIfNone false the getters may return null.
+  expectTypeOf(ctx.getParentContext()).toEqualTypeOf<promising.PromisingContext>();
+  expectTypeOf(
+    ctx.getParentContext({ raiseIfNone: false }),
+  ).toEqualTypeOf<promising.PromisingContext | null>();
+  expectTypeOf(ctx.getParentPromise()).toEqualTypeOf<promising.Promise<unknown>>();
+  expectTypeOf(
+    ctx.getParentPromise({ raiseIfNone: false }),
+  ).toEqualTypeOf<promising.Promise<unknown> | null>();
+  // @ts-expect-error the result may be null
+  const notNull: promising.PromisingContext = ctx.getParentContext({ raiseIfNone: false });
+  void notNull;
 }
 
 // ---- TC39 standard decorators keep method types ----
@@ -255,6 +290,10 @@ function sentinelsAndOptions() {
   const wrongUse: promising.FunctionOptions = { useThreadPool: "yes" };
   // @ts-expect-error parent is a context, a promise or null
   promising.context({ parent: "root" });
+  // @ts-expect-error an object that merely has a namespace is not a context
+  promising.context({ parent: { namespace: "fake" } });
+  promising.context({ parent: new promising.PromisingContext() });
+  promising.context({ parent: new promising.Promise(() => 1) });
   void [wrongSentinel, noNull, unknownKey, wrongUse];
 
   // Overrides accept UNCHANGED for every key.
