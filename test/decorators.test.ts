@@ -308,6 +308,38 @@ describe("TC39 decorators: stacking with other decorators in either order", () =
   });
 });
 
+describe("TC39 decorators: private methods", () => {
+  it("get the namespace Class.#method and keep this", async () => {
+    class Vault {
+      readonly secret = 7;
+      @promising.fn
+      async #open(x: number) {
+        return { self: this, x, ns: promising.getActivePromise().namespace };
+      }
+      @promising.fn
+      static async #make() {
+        return promising.getActivePromise().namespace;
+      }
+      open(x: number) {
+        return pp(this.#open(x));
+      }
+      static make() {
+        return pp(Vault.#make());
+      }
+    }
+    // Classes are defined before they are used: under esbuild's decorator lowering a static method
+    // learns its class's final name once the definition has completed (see decorate.ts).
+    await sleep(0);
+    const vault = new Vault();
+    const p = vault.open(1);
+    const r = await p;
+    expect(r.self).toBe(vault);
+    expect(r.ns).toBe("Vault.#open");
+    expect(p.namespace).toBe("Vault.#open");
+    expect(await Vault.make()).toBe("Vault.#make");
+  });
+});
+
 describe("TC39 decorators: @promising.context on methods", () => {
   it("each call runs in a fresh context, keeps this and returns the method's own result", async () => {
     const svc = new MyService();

@@ -1423,6 +1423,18 @@ describe("SPEC 4.6 traces, toString, default namespace", () => {
     await Promise.all(ps);
   });
 
+  it("default namespace: the function's own name when a binding of the same name holds it (the README idiom)", async () => {
+    // Transpilers rename such a function (fetchData2) unless they keep names: the suite's
+    // vitest.config.ts makes sure they do, as users' tsx does.
+    const fetchData = promising.function(async function fetchData() {
+      return 1;
+    });
+    const p = fetchData();
+    expect(p.namespace).toBe("fetchData");
+    expect(String(p)).toBe("Promise(fetchData, pending)");
+    await p;
+  });
+
   it("toString shows the kind, the namespace and the state", async () => {
     const g = gate();
     const f = promising.function(async function stateful(fail: boolean) {

@@ -19,7 +19,8 @@ export interface Wrapping {
    * Tells a method wrapper its `Class.method` name (ignored when a namespace was given
    * explicitly) and its home: the class for static methods, the prototype for instance methods.
    */
-  nameMethod(wrapper: AnyFunction, namespace: string, home: object): void;
+  /** `home`: the class (static) or prototype (instance) that defines the method; null when unknown (private). */
+  nameMethod(wrapper: AnyFunction, namespace: string, home: object | null): void;
 }
 
 interface StandardContext {
@@ -105,15 +106,45 @@ function decorateStandard(
   const key = context.name;
   let installed = false;
   context.addInitializer(function (this: unknown) {
-    if (installed || context.private) return;
+    if (installed) return;
     installed = true;
+    if (context.private) {
+      // A private method cannot be looked up by its key, so it gets no binding getter; its
+      // namespace still names its class (`Class.#method`).
+      const owner = context.static ? (this as AnyFunction) : (this as object).constructor;
+      wrapping.nameMethod(wrapper, methodNamespace(owner, key), context.static ? owner : null);
+      if (context.static) renameOnceClassIsNamed(wrapping, wrapper, owner as AnyFunction, key);
+      return;
+    }
     const home = context.static ? (this as object) : findHome(this as object, key);
     if (home === null) return;
     wrapping.nameMethod(wrapper, methodNamespace(home, key), home);
-    if (Object.getOwnPropertyDescriptor(home, key)?.value === wrapper)
+    if (Object.getOwnPropertyDescriptor(home, key)?.value === wrapper) {
       installBindingGetter(wrapping, home, key, wrapper);
+    } else if (context.static) {
+      // Another decorator wrapped this one, so no getter of ours sees the class's final name.
+      renameOnceClassIsNamed(wrapping, wrapper, home as AnyFunction, key);
+    }
   });
   return wrapper;
+}
+
+/**
+ * Static initializers run while the class is being defined, when esbuild's decorator lowering
+ * (tsx, Vite) gives it a temporary name such as `_Svc`; the final name is set right after.
+ * Re-reads it once the definition has completed. (A call made in the same synchronous run as
+ * the class definition still sees the temporary name.)
+ */
+function renameOnceClassIsNamed(
+  wrapping: Wrapping,
+  wrapper: AnyFunction,
+  home: AnyFunction,
+  key: string | symbol,
+): void {
+  const namedAfter = home.name;
+  queueMicrotask(() => {
+    if (home.name !== namedAfter) wrapping.nameMethod(wrapper, methodNamespace(home, key), home);
+  });
 }
 
 function decorateLegacy(
