@@ -249,6 +249,9 @@ describe("SPEC 2.3 useThreadPool: false runs on the owning thread; blocking call
       expectThrowsClass(() => ctx.awaitChildrenSync(), promising.SyncUsageError);
       expectThrowsClass(() => promising.awaitChildrenSync(), promising.SyncUsageError);
     });
+    // With no context active at all, and also with raiseIfNone: false: the thread is what is wrong.
+    expectThrowsClass(() => promising.awaitChildrenSync(), promising.SyncUsageError);
+    expectThrowsClass(() => promising.awaitChildrenSync({ raiseIfNone: false }), promising.SyncUsageError);
     expect(await p).toBe(1);
   });
 
@@ -330,14 +333,20 @@ describe("SPEC 2.4 eager start at the next microtask checkpoint, deferred start 
     ["Promise.all", (p: promising.Promise<unknown>) => Promise.all([p])],
     ["Promise.race", (p: promising.Promise<unknown>) => Promise.race([p])],
     ["Promise.resolve", (p: promising.Promise<unknown>) => Promise.resolve(p)],
+    ["promising.Promise.resolve", (p: promising.Promise<unknown>) => promising.Promise.resolve(p)],
+    ["promising.Promise.all", (p: promising.Promise<unknown>) => promising.Promise.all([p])],
+    ["promising.Promise.race", (p: promising.Promise<unknown>) => promising.Promise.race([p])],
   ])("deferred: %s starts it", async (_name, consume) => {
     const log: string[] = [];
     const p = logged(log, "x").with({ startSoon: false })();
     await sleep(5);
     expect(log).toEqual([]);
-    await consume(p);
+    // Not awaited: handing the promise over is the consumption that starts it.
+    const consumed = consume(p);
+    await sleep(5);
     expect(log).toEqual(["x"]);
     expect(p.done()).toBe(true);
+    await consumed;
   });
 
   it("native consumers take a promising.Promise as it is: Promise.resolve(p) is p; reflection still sees the class", async () => {

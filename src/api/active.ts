@@ -5,11 +5,12 @@
  * collecting and traces give empty results.
  */
 import { activeNode } from "../core/active.ts";
-import type {
-  AwaitChildrenOptions,
-  AwaitChildrenSyncOptions,
-  PromisingContext,
-  RaiseOptions,
+import {
+  type AwaitChildrenOptions,
+  type AwaitChildrenSyncOptions,
+  assertMayBlock,
+  type PromisingContext,
+  type RaiseOptions,
 } from "../core/context.ts";
 import { ContextNotFoundError, PromiseNotFoundError } from "../core/errors.ts";
 import { HIERARCHY_KEYS, validateCallOptions } from "../core/options.ts";
@@ -76,6 +77,8 @@ export async function awaitChildren(options?: AwaitChildrenOptions & RaiseOption
 
 /** Blocks a pool worker until the active context's children are done. */
 export function awaitChildrenSync(options?: AwaitChildrenSyncOptions & RaiseOptions): void {
+  // On the event loop's thread it is an error whatever is active (SPEC 3), also with raiseIfNone: false.
+  assertMayBlock("awaitChildrenSync()", "`await promising.awaitChildren()`");
   const { context, methodOptions } = splitModuleOptions(
     options,
     HIERARCHY_KEYS.awaitChildrenSync,

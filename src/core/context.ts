@@ -223,13 +223,7 @@ export class PromisingContext implements ContextMethods, TreeNode {
 
   awaitChildrenSync(options: AwaitChildrenSyncOptions = {}): void {
     validateCallOptions(options, HIERARCHY_KEYS.awaitChildrenSync, "awaitChildrenSync");
-    const bridge = getThreadBridge();
-    if (!bridge.isBlockingAllowed()) {
-      throw new SyncUsageError(
-        "awaitChildrenSync() would block the thread that runs the event loop, which deadlocks. " +
-          "Use `await promising.awaitChildren()` here; awaitChildrenSync() is for functions running with useThreadPool: true.",
-      );
-    }
+    assertMayBlock("awaitChildrenSync()", "`await promising.awaitChildren()`");
     getThreadBridge().awaitChildrenSync(this, options.recursively !== false, options.timeoutMs);
   }
 
@@ -326,3 +320,17 @@ export const SHARED_METHOD_NAMES = [
 ] as const satisfies readonly (keyof ContextMethods | "run")[];
 
 setParentRecognizer((value) => value instanceof PromisingContext);
+
+/**
+ * @internal Throws SyncUsageError on a thread where blocking would deadlock: the one that runs
+ * the event loop (SPEC 3). Checked before anything else a blocking call does, so that the
+ * main thread always gets this error, also where no context is active.
+ */
+export function assertMayBlock(what: string, instead = "`await`"): void {
+  if (!getThreadBridge().isBlockingAllowed()) {
+    throw new SyncUsageError(
+      `${what} would block the thread that runs the event loop, which deadlocks. ` +
+        `Use ${instead} here; ${what} is for sync functions running with useThreadPool: true.`,
+    );
+  }
+}

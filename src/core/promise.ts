@@ -15,8 +15,14 @@
 import type { PromiseBackedConcurrentFuture } from "../threads/concurrent-future.ts";
 import { activeNode, enterActive, runWithActive } from "./active.ts";
 import { type RawConfig, resolveFlags, resolvePool } from "./config.ts";
-import { type ContextMethods, kNode, PromisingContext, SHARED_METHOD_NAMES } from "./context.ts";
-import { PromiseNotDoneError, SyncUsageError } from "./errors.ts";
+import {
+  assertMayBlock,
+  type ContextMethods,
+  kNode,
+  PromisingContext,
+  SHARED_METHOD_NAMES,
+} from "./context.ts";
+import { PromiseNotDoneError } from "./errors.ts";
 import {
   isPlainOptionsObject,
   isThenable,
@@ -226,13 +232,13 @@ export class PromisingPromise<T> extends NativePromise<T> {
 
   /** Blocks a worker thread until the promise is settled and fully unpacked. */
   sync(options?: SyncOptions): T {
-    assertBlockingAllowed("sync()");
+    assertMayBlock("sync()");
     return getThreadBridge().blockOn(this, "full", options?.timeoutMs) as T;
   }
 
   /** Blocks a worker thread for one level: the value, or the promising Promise it resolved to. */
   unpackOnceSync(options?: SyncOptions): T | PromisingPromise<T> {
-    assertBlockingAllowed("unpackOnceSync()");
+    assertMayBlock("unpackOnceSync()");
     return getThreadBridge().blockOn(this, "once", options?.timeoutMs) as T | PromisingPromise<T>;
   }
 
@@ -362,8 +368,14 @@ for (const name of ["all", "allSettled", "any", "race", "reject", "withResolvers
     });
   }
 }
+// Like the native `Promise.resolve(p)` (which reads `p.constructor`, see above), handing a promise
+// on this way consumes it: a deferred one starts.
 Object.defineProperty(PromisingPromise, "resolve", {
-  value: (value: unknown) => (value instanceof PromisingPromise ? value : NativePromise.resolve(value)),
+  value: (value: unknown) => {
+    if (!(value instanceof PromisingPromise)) return NativePromise.resolve(value);
+    if (!(value._flags & NATIVE_LINKED)) linkNative(value);
+    return value;
+  },
   writable: true,
   configurable: true,
 });
@@ -777,13 +789,4 @@ function layerOf<T>(promise: PromisingPromise<T>): Layer<T> {
 function settledLayer<T>(promise: PromisingPromise<T>): Promise<Layer<T>> {
   if (promise._inner === null && promise._state === REJECTED) return NativePromise.reject(promise._result);
   return NativePromise.resolve(layerOf(promise));
-}
-
-function assertBlockingAllowed(what: string): void {
-  if (!getThreadBridge().isBlockingAllowed()) {
-    throw new SyncUsageError(
-      `${what} would block the thread that runs the event loop, which deadlocks. ` +
-        `Use \`await\` here; ${what} is for sync functions running with useThreadPool: true.`,
-    );
-  }
 }
