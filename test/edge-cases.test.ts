@@ -118,6 +118,49 @@ describe("ContextAlreadyActiveError only for a context entered in this flow (SPE
     });
     await expect(selfEntering()).rejects.toBeInstanceOf(promising.ContextAlreadyActiveError);
   });
+
+  it("throws for a context whose block runs further out, also across a context with an explicit or null parent", () => {
+    const outer = new promising.PromisingContext({ namespace: "outer" });
+    expect(() =>
+      outer.run(() => new promising.PromisingContext({ parent: outer }).run(() => outer.run(() => 1))),
+    ).toThrow(promising.ContextAlreadyActiveError);
+    expect(() => outer.run(() => promising.context({ parent: null }).run(() => outer.run(() => 1)))).toThrow(
+      promising.ContextAlreadyActiveError,
+    );
+  });
+
+  it("throws for a running promise re-entered from the work of a child given another parent", async () => {
+    const reentered = promising.function(async function reentered() {
+      const self = promising.getActivePromise();
+      const orphan = promising.function(async function orphan() {
+        return self.run(() => "entered");
+      });
+      return orphan.with({ parent: null })();
+    });
+    await expect(reentered()).rejects.toBeInstanceOf(promising.ContextAlreadyActiveError);
+  });
+
+  it("a sync block is over once it returns: its timers and children may enter the context again", async () => {
+    const ctx = new promising.PromisingContext({ namespace: "reused" });
+    const enterLater = promising.function(async function enterLater() {
+      await sleep(1);
+      return ctx.run(() => "entered by a child");
+    });
+    const child = ctx.run(() => enterLater());
+    expect(await child).toBe("entered by a child");
+    const fromTimer = await new Promise((resolve, reject) =>
+      ctx.run(() => {
+        setTimeout(() => {
+          try {
+            resolve(ctx.run(() => "entered by a timer"));
+          } catch (error) {
+            reject(error);
+          }
+        }, 1);
+      }),
+    );
+    expect(fromTimer).toBe("entered by a timer");
+  });
 });
 
 describe("module functions and raiseIfNone (SPEC 1, module functions)", () => {

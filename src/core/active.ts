@@ -1,24 +1,59 @@
 /**
  * Which context is active. AsyncLocalStorage carries it through awaits, timers and callbacks,
  * which is what makes a promise created "inside" another one its child (SPEC 2.5).
+ *
+ * The stored value is the active node itself while a promise's work runs, or a {@link BlockEntry}
+ * while a `ctx.run(block)` block runs: the entry also knows whether that block is still running,
+ * which decides ContextAlreadyActiveError (see isEnteredInFlow).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { EXPLICIT_PARENT, IS_PROMISE, SELF_DONE, type TreeNode } from "./tree.ts";
+import { EXPLICIT_PARENT, IS_BLOCK_ENTRY, IS_PROMISE, SELF_DONE, type TreeNode } from "./tree.ts";
+
+/** One `ctx.run(block)`: open while the block runs (for an async block: until its promise settles, when that can be watched). */
+export class BlockEntry {
+  readonly _flags = IS_BLOCK_ENTRY;
+  open = true;
+  constructor(
+    readonly node: TreeNode,
+    /** What was active where `run()` was called. */
+    readonly outer: ActiveValue | null,
+  ) {}
+}
+
+/** What the storage holds: a node whose work runs, or a block running in a node. */
+export type ActiveValue = TreeNode | BlockEntry;
+
+/** A node created where `value` was active: its outer value, kept for isEnteredInFlow. */
+export interface HasOuter extends TreeNode {
+  /** @internal What was active where it was created (null: nothing, or only its parent). */
+  _outer: ActiveValue | null;
+}
 
 // One storage per process, shared through the global registry of symbols: a program (or a pool
 // worker) that loads both the ESM and the CommonJS build of the library still sees one active
 // context, so nodes created by either copy nest correctly.
 const kStorage = Symbol.for("promising-ts.active-context");
-const globalSlots = globalThis as { [kStorage]?: AsyncLocalStorage<TreeNode> };
-const storage = (globalSlots[kStorage] ??= new AsyncLocalStorage<TreeNode>());
+const globalSlots = globalThis as { [kStorage]?: AsyncLocalStorage<ActiveValue> };
+const storage = (globalSlots[kStorage] ??= new AsyncLocalStorage<ActiveValue>());
 
-export function activeNode(): TreeNode | null {
+/** The node of an active value. */
+export function nodeOf(value: ActiveValue | null | undefined): TreeNode | null {
+  if (value === undefined || value === null) return null;
+  return value._flags & IS_BLOCK_ENTRY ? (value as BlockEntry).node : (value as TreeNode);
+}
+
+/** What is active, as stored (see {@link ActiveValue}); null when nothing is. */
+export function activeValue(): ActiveValue | null {
   return storage.getStore() ?? null;
 }
 
-/** Runs `fn(arg)` with `node` as the active context (passing the argument avoids a closure per call). */
-export function runWithActive<A, R>(node: TreeNode, fn: (arg: A) => R, arg: A): R {
-  return storage.run(node, fn, arg);
+export function activeNode(): TreeNode | null {
+  return nodeOf(storage.getStore());
+}
+
+/** Runs `fn(arg)` with `value` active (passing the argument avoids a closure per call). */
+export function runWithActive<A, R>(value: ActiveValue, fn: (arg: A) => R, arg: A): R {
+  return storage.run(value, fn, arg);
 }
 
 /**
@@ -33,17 +68,31 @@ export function enterActive(node: TreeNode): void {
 
 /**
  * Whether `node` is entered in the current flow (SPEC 4.3: re-entering it throws
- * ContextAlreadyActiveError): it is the active context, or an ancestor reached from it through
- * implicit parent links only — each link a node created inside its parent's flow — that is
- * not a promise whose work has finished. A node linked by an explicit `parent` (say, a context
- * never entered) did not start its work inside that parent's flow, so the walk stops there.
+ * ContextAlreadyActiveError): a block still runs in it somewhere up the chain of what was
+ * active where the current work began, or it is a promise whose work still runs. The chain goes
+ * from each block to where its `run()` was called, and from each promise to where it was created
+ * (its parent, unless the parent was given explicitly). So a block that has returned, or a
+ * promise that has settled, is not entered any more, also for timers and children it left behind.
  */
 export function isEnteredInFlow(node: TreeNode): boolean {
-  let current = activeNode();
-  if (current === node) return true;
-  while (current !== null && !(current._flags & EXPLICIT_PARENT)) {
-    current = current._parent;
-    if (current === node) return !(node._flags & IS_PROMISE && node._flags & SELF_DONE);
+  let current: ActiveValue | null = activeValue();
+  while (current !== null) {
+    if (current._flags & IS_BLOCK_ENTRY) {
+      const entry = current as BlockEntry;
+      if (entry.node === node && entry.open) return true;
+      current = entry.outer;
+      continue;
+    }
+    const active = current as TreeNode;
+    if (active === node) return !(active._flags & IS_PROMISE && active._flags & SELF_DONE);
+    if (active._flags & IS_PROMISE) {
+      const outer = (active as HasOuter)._outer;
+      current = outer !== null ? outer : active._flags & EXPLICIT_PARENT ? null : active._parent;
+    } else {
+      // A context reached through parent links (a pool worker's copy of a task's ancestry, whose
+      // blocks run on the main thread): counted as entered, as its block may still run there.
+      current = active._parent;
+    }
   }
   return false;
 }

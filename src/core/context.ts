@@ -6,7 +6,7 @@
 
 // Type-only, as in defaults.ts: the public type of a pool is the concrete ThreadPool the thread bridge creates.
 import type { ThreadPool } from "../threads/pool.ts";
-import { activeNode, isEnteredInFlow, runWithActive } from "./active.ts";
+import { activeNode, activeValue, BlockEntry, isEnteredInFlow, runWithActive } from "./active.ts";
 import { resolveFlags, resolvePool } from "./config.ts";
 import {
   ContextAlreadyActiveError,
@@ -139,14 +139,15 @@ export class PromisingContext implements ContextMethods, TreeNode {
         `${this} is already active in this flow. Create a fresh context with promising.context(...) instead of re-entering it.`,
       );
     }
+    const entry = new BlockEntry(this, activeValue());
     // A promise's busy state follows its own work; only plain contexts count their blocks.
-    if (this._flags & IS_PROMISE) return runWithActive(this, block, this);
-    enterRun(this);
+    const counted = !(this._flags & IS_PROMISE);
+    if (counted) enterRun(this);
     let result: R;
     try {
-      result = runWithActive(this, block, this);
+      result = runWithActive(entry, block, this);
     } catch (error) {
-      exitRun(this);
+      exitBlock(this, entry, counted);
       throw error;
     }
     let thenable = false;
@@ -155,8 +156,12 @@ export class PromisingContext implements ContextMethods, TreeNode {
     } catch {
       // A result whose `then` getter throws is no thenable we can wait on: the block is over.
     }
-    if (thenable) exitRunWhenSettled(this, result as PromiseLike<unknown>);
-    else exitRun(this);
+    // A sync block is over once it returns, whatever it returns. An async one goes on in the
+    // flows it started until its promise settles, which cannot be watched without marking its
+    // rejection as handled: its entry stays open there.
+    if (!isAsyncFunction(block)) entry.open = false;
+    if (thenable) exitRunWhenSettled(this, counted, result as PromiseLike<unknown>);
+    else if (counted) exitRun(this);
     return result;
   }
 
@@ -284,15 +289,23 @@ function exitRun(context: TreeNode): void {
   releaseIfQuiet(context);
 }
 
+function exitBlock(context: TreeNode, entry: BlockEntry, counted: boolean): void {
+  entry.open = false;
+  if (counted) exitRun(context);
+}
+
+const isAsyncFunction = (fn: Function): boolean =>
+  Object.prototype.toString.call(fn) === "[object AsyncFunction]";
+
 /**
- * An async block keeps the context active in its flow through AsyncLocalStorage whatever we
- * do here; the run count only decides whether the context counts as busy. A promising
- * Promise can be watched without being observed, so the context stays busy until it settles.
- * A foreign promise cannot be watched without marking its rejection as handled, which would
- * hide an ignored failure from Node, so that run is closed now and the block's promise is
- * returned untouched; children created later make the context busy again (tree.ts).
+ * Whether a block counts as running for its context's busy state (awaitChildren, collect): a
+ * promising Promise it returned can be watched without being observed, so the context stays
+ * busy until it settles. A foreign promise cannot be watched without marking its rejection as
+ * handled, which would hide an ignored failure from Node, so that run is closed now and the
+ * block's promise returned untouched; children created later make the context busy again (tree.ts).
  */
-function exitRunWhenSettled(context: TreeNode, result: PromiseLike<unknown>): void {
+function exitRunWhenSettled(context: TreeNode, counted: boolean, result: PromiseLike<unknown>): void {
+  if (!counted) return;
   const waitable = result as Partial<{ [kNode]: boolean; _whenDone(callback: () => void): void }>;
   if (waitable[kNode] === true && waitable._whenDone !== undefined)
     waitable._whenDone(() => exitRun(context));

@@ -13,7 +13,7 @@
  */
 
 import type { PromiseBackedConcurrentFuture } from "../threads/concurrent-future.ts";
-import { activeNode, enterActive, runWithActive } from "./active.ts";
+import { type ActiveValue, activeValue, enterActive, nodeOf, runWithActive } from "./active.ts";
 import { type RawConfig, resolveFlags, resolvePool } from "./config.ts";
 import {
   assertMayBlock,
@@ -115,6 +115,7 @@ let slotSpec: CallSpec | null = null;
 let slotThis: unknown;
 let slotArgs: unknown[] | null = null;
 let slotParent: TreeNode | null = null;
+let slotOuter: ActiveValue | null = null;
 /** For INTERNAL_WRAP: the namespace and configuration of the promise (a wrapped thenable has none of its own). */
 let slotNamespace: string | null = null;
 let slotConfig: RawConfig | null = null;
@@ -157,6 +158,8 @@ export class PromisingPromise<T> extends NativePromise<T> {
   /** @internal Notified when the first layer is known. */
   declare _layerWaiters: (() => void)[] | null;
   /** @internal */ declare _resolveNative: ((value: unknown) => void) | null;
+  /** @internal What was active where it was created (see isEnteredInFlow in active.ts). */
+  declare _outer: ActiveValue | null;
 
   /**
    * @param work a thunk `() => value | PromiseLike` (called once, inside this promise's
@@ -190,11 +193,13 @@ export class PromisingPromise<T> extends NativePromise<T> {
     this._waiters = null;
     this._layerWaiters = null;
     this._resolveNative = capturedResolve;
+    this._outer = null;
     // The slots must not outlive the call: they would keep the last promise alive.
     capturedResolve = noop;
     if (work === INTERNAL) {
+      this._outer = slotOuter;
       initFromCall(this, slotSpec!, slotParent, slotThis, slotArgs!);
-      slotSpec = slotParent = slotArgs = null;
+      slotSpec = slotParent = slotArgs = slotOuter = null;
       slotThis = undefined;
       return;
     }
@@ -509,7 +514,9 @@ function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, optio
       "new promising.Promise needs work (a thunk or a thenable) or { prefilledResult } / { prefilledError }.",
     );
   }
-  const parent = (opts.parent === undefined ? activeNode() : opts.parent) as TreeNode | null;
+  const active = activeValue();
+  const parent = (opts.parent === undefined ? nodeOf(active) : opts.parent) as TreeNode | null;
+  promise._outer = active;
   initNode(
     promise,
     (opts.namespace as string | null | undefined) ?? null,
@@ -545,7 +552,9 @@ export function createCallPromise<T>(spec: CallSpec, thisArg: unknown, args: unk
   slotSpec = spec;
   slotThis = thisArg;
   slotArgs = args;
-  slotParent = spec.parent === undefined ? activeNode() : spec.parent;
+  const active = activeValue();
+  slotOuter = active;
+  slotParent = spec.parent === undefined ? nodeOf(active) : spec.parent;
   return new PromisingPromise<T>(INTERNAL as never);
 }
 

@@ -31,6 +31,8 @@ export const EXPLICIT_PARENT = 1 << 12;
  * bit, to find deferred descendants for `awaitChildren` to start. Set once, never cleared.
  */
 export const DEFERRED_BELOW = 1 << 13;
+/** Set only on a BlockEntry (active.ts), never on a node: tells the two apart in the active value. */
+export const IS_BLOCK_ENTRY = 1 << 30;
 
 export interface TreeNode {
   readonly namespace: string | null;
