@@ -177,7 +177,9 @@ function checkUseThreadPool(
     throw new DecorationError(
       `${name} is a sync function, so useThreadPool is required: true runs it on a worker thread of the pool ` +
         "(recommended for CPU-bound work), false runs it on the event loop thread. " +
-        "If it is really async (bound or transpiled), wrap it: async (...args) => fn(...args).",
+        "If it is really async (bound or transpiled), wrap it: async (...args) => fn(...args). " +
+        "On a method under another decorator: that decorator replaced the async method by a plain " +
+        "function; make its wrapper async, or write @promising.fn below that decorator.",
     );
   }
 }

@@ -26,9 +26,12 @@ export class ContextAlreadyActiveError extends ContextError {}
 export class ContextNotActiveError extends ContextError {}
 
 export class EventLoopError extends PromisingError {}
-/** A Promise was consumed from a thread whose event loop does not own it. */
+/**
+ * Exported for parity with Python (awaiting a Promise from another event loop); never thrown:
+ * blocking on a promise from the thread that owns it raises SyncUsageError instead.
+ */
 export class EventLoopMismatchError extends EventLoopError {}
-/** An operation needed a running event loop and found none. */
+/** Exported for parity with Python (no running event loop); never thrown: Node always has one. */
 export class NoRunningEventLoopError extends EventLoopError {}
 
 /** Invalid use of `promising.function` / `promising.context` or of their options. */

@@ -72,7 +72,11 @@ export const UNCHANGED = Sentinel._create("UNCHANGED");
 export const INHERIT = Sentinel._create("INHERIT");
 /** Read the current global setting from `Defaults`, ignoring the parent chain. */
 export const PROMISING_DEFAULT = Sentinel._create("PROMISING_DEFAULT");
-/** `threadPool` value that selects the event loop's own default executor (see docs/threads.md). */
+/**
+ * `threadPool` value kept for parity with Python, where it selects the event loop's default
+ * executor. Node's event loop owns none, so it selects a separate pool the library owns;
+ * `getThreadPoolExecutor()` returns `null` for it (see docs/threads.md).
+ */
 export const ASYNCIO_DEFAULT = Sentinel._create("ASYNCIO_DEFAULT");
 /** `awaitChildren` value for `run()`: await every descendant, not only direct children. */
 export const RECURSIVELY = Sentinel._create("RECURSIVELY");

@@ -25,6 +25,11 @@ const TSC_TIMEOUT = 60_000;
 const ALLOWED_TOP_LEVEL = new Set(["package.json", "README.md", "LICENSE", "CHANGELOG.md"]);
 const REQUIRED_FILES = [
   ...ALLOWED_TOP_LEVEL,
+  // The README and the declarations' doc comments link to these.
+  "docs/threads.md",
+  "docs/failures.md",
+  "docs/configuration.md",
+  "docs/decisions.md",
   "dist/index.js",
   "dist/index.cjs",
   "dist/index.d.ts",
@@ -153,9 +158,9 @@ afterAll(() => {
 });
 
 describe.concurrent("the packed and installed package", () => {
-  it("holds only dist/, README.md, LICENSE, CHANGELOG.md and package.json", () => {
+  it("holds only dist/, docs/, README.md, LICENSE, CHANGELOG.md and package.json", () => {
     const unexpected = packedFiles.filter(
-      (file) => !ALLOWED_TOP_LEVEL.has(file) && !file.startsWith("dist/"),
+      (file) => !ALLOWED_TOP_LEVEL.has(file) && !file.startsWith("dist/") && !/^docs\/[\w-]+\.md$/.test(file),
     );
     expect(unexpected, 'files outside dist/ in the tarball: fix "files" in package.json').toEqual([]);
     const missing = REQUIRED_FILES.filter((file) => !packedFiles.includes(file));
