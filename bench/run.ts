@@ -43,6 +43,11 @@ const TABLES: TableSpec[] = [
       { id: "native-als", label: "native + ALS.run per child", file: "native-als.ts" },
       { id: "promising", label: "promising-ts", file: "promising.ts" },
       {
+        id: "spec-floor",
+        label: "SPEC floor model (not a library: cases/spec-floor.ts)",
+        file: "spec-floor.ts",
+      },
+      {
         id: "effect",
         label: `Effect ${installedVersion("effect")} (forkChild + Fiber.join)`.replace("  ", " "),
         file: "effect.ts",
