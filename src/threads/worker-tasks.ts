@@ -87,6 +87,8 @@ export async function runTask(
 ): Promise<void> {
   const post = (message: WorkerPost) => runtime.client.post(message);
   let outcome: Outcome;
+  /** For a returned thenable: subscribes to it, once `done` has been posted (see encodeResult). */
+  let subscribe: (() => void) | null = null;
   try {
     const ref = task.ref;
     if (ref === undefined) throw new PromisingError(`Internal error: task ${task.taskId} names no function.`);
@@ -116,7 +118,9 @@ export async function runTask(
           : reattach(self.value, receiverHome(moduleNamespace, identity!.home, self.className, ref.url));
     const args = task.args.map((arg) => decodeArg(runtime, arg));
     const value = runWithActive(node, () => original.apply(thisArg, args), undefined);
-    outcome = encodeResult(runtime, value, node);
+    const encoded = encodeResult(runtime, value, node);
+    outcome = encoded.outcome;
+    subscribe = encoded.subscribe;
   } catch (error) {
     outcome = { ok: false, error: encodeThrown(error) };
   }
@@ -136,6 +140,7 @@ export async function runTask(
       },
     });
   }
+  subscribe?.();
 }
 
 /** Local stand-ins for the task's ancestors, root first; the last one is the task's promise. */
@@ -258,33 +263,51 @@ function reattach(value: unknown, home: object | null): unknown {
   return value;
 }
 
-/** The first layer of a result: a handle of a main-thread promise, a wrapped thenable, or a value. */
-function encodeResult(runtime: WorkerRuntime, value: unknown, node: TreeNode): Outcome {
+/**
+ * The first layer of a result: a handle of a main-thread promise, a wrapped thenable, or a value.
+ * A wrapped thenable comes with `subscribe`, which the caller runs once it has posted the task's
+ * `done`: a thenable may settle inside its own `then()`, and its outcome (and the release of its
+ * id) must reach the main thread after the `done` that names it as the task's layer.
+ */
+function encodeResult(
+  runtime: WorkerRuntime,
+  value: unknown,
+  node: TreeNode,
+): { outcome: Outcome; subscribe: (() => void) | null } {
   if (value instanceof PromisingPromise) {
     const id = runtime.ids.get(value);
-    if (id !== undefined) return { layer: id };
+    if (id !== undefined) return { outcome: { layer: id }, subscribe: null };
   }
-  if (isThenable(value)) {
-    const id = runtime.nextId++;
-    runtime.client.post({ op: "wrap", id, parentId: runtime.ids.get(node) ?? runtime.taskNodeId });
-    runtime.nodeRefs.received(id);
-    // Its continuation may run after the task and call promising functions with the task's
-    // promise as their parent: the main thread must keep that id (see endTask).
-    runtime.taskTouched = true;
-    const report = (outcome: Outcome) => {
-      try {
-        runtime.client.post({ op: "resolve", id, outcome });
-      } catch (error) {
-        runtime.client.post({ op: "resolve", id, outcome: { ok: false, error: encodeThrown(error) } });
-      }
-      // Nothing here refers to the wrapped promise: it is the task's layer on the main thread.
-      runtime.nodeRefs.releaseUnheld(id);
-    };
-    value.then(
-      (result) => report({ ok: true, value: result }),
-      (error: unknown) => report({ ok: false, error: encodeThrown(error) }),
-    );
-    return { layer: id };
-  }
-  return { ok: true, value };
+  if (!isThenable(value)) return { outcome: { ok: true, value }, subscribe: null };
+  const id = runtime.nextId++;
+  runtime.client.post({ op: "wrap", id, parentId: runtime.ids.get(node) ?? runtime.taskNodeId });
+  runtime.nodeRefs.received(id);
+  // Its continuation may run after the task and call promising functions with the task's
+  // promise as their parent: the main thread must keep that id (see endTask).
+  runtime.taskTouched = true;
+  let reported = false;
+  // Once only: a thenable may call both of its callbacks, or one of them twice.
+  const report = (outcome: Outcome) => {
+    if (reported) return;
+    reported = true;
+    try {
+      runtime.client.post({ op: "resolve", id, outcome });
+    } catch (error) {
+      runtime.client.post({ op: "resolve", id, outcome: { ok: false, error: encodeThrown(error) } });
+    }
+    // Nothing here refers to the wrapped promise: it is the task's layer on the main thread.
+    runtime.nodeRefs.releaseUnheld(id);
+  };
+  const subscribe = () => {
+    try {
+      value.then(
+        (result) => report({ ok: true, value: result }),
+        (error: unknown) => report({ ok: false, error: encodeThrown(error) }),
+      );
+    } catch (error) {
+      // A throwing `then` rejects the wrapped promise, as it does on the main thread.
+      report({ ok: false, error: encodeThrown(error) });
+    }
+  };
+  return { outcome: { layer: id }, subscribe };
 }

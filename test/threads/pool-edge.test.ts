@@ -64,6 +64,41 @@ describe("a pool function's returned promise after its task has ended", () => {
   });
 });
 
+describe("a pool function returning a thenable that settles inside its own then()", () => {
+  it("fulfils, rejects, or rejects with what then() threw, instead of hanging; nothing is reported unobserved", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    const reported: unknown[] = [];
+    const previous = promising.Defaults.ON_UNOBSERVED_FAILURE;
+    promising.Defaults.ON_UNOBSERVED_FAILURE = (error) => reported.push(error);
+    const within = <T>(promise: PromiseLike<T>) =>
+      Promise.race([
+        Promise.resolve(promise).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+        new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 3000)),
+      ]);
+    try {
+      expect(await within(edge.settlesInThenFn())).toEqual({ value: 42 });
+      const rejected = (await within(edge.rejectsInThenFn())) as { error: Error };
+      expect(rejected.error).toBeInstanceOf(RangeError);
+      expect(rejected.error.message).toBe("rejected in then()");
+      const threw = (await within(edge.throwsInThenFn())) as { error: Error };
+      expect(threw.error).toBeInstanceOf(TypeError);
+      expect(threw.error.message).toBe("then() threw");
+      // The wrapped promises settled and were released: the pool is not kept waiting for them.
+      expect(await edge.addFn(2, 3)).toBe(5);
+      expect(warnings).toEqual([]);
+      expect(reported).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      promising.Defaults.ON_UNOBSERVED_FAILURE = previous;
+    }
+  });
+});
+
 describe("a first call that cannot be sent", () => {
   it("does not keep a worker from running that function later (its short id is not taken as known)", async () => {
     const pool = new promising.ThreadPool({ maxThreads: 1 });
