@@ -330,8 +330,10 @@ Object.defineProperties(PromisingFunction.prototype, {
 });
 
 /**
- * @internal A call that another thread asked for: `wrapper`'s call with `overrides` (already
- * validated where they were written) and an explicit parent, without building a `.with()` wrapper.
+ * @internal A call that another thread asked for: `wrapper`'s call with `overrides` (its options
+ * as the calling thread had them, `.with()` overrides included) and an explicit parent, without
+ * building a `.with()` wrapper. Options equal to the decoration's change nothing; `useThreadPool`
+ * is checked again here, as `.with()` checks it (it decides where the function runs).
  */
 export function callFromAnotherThread(
   wrapper: unknown,
@@ -341,8 +343,23 @@ export function callFromAnotherThread(
   args: unknown[],
 ): unknown {
   const state = stateOf(wrapper);
-  if (Object.keys(overrides).length === 0) return createCallPromise({ ...state.spec, parent }, thisArg, args);
-  const merged = { ...state.options, ...overrides, parent };
+  let changed = false;
+  for (const key in overrides) {
+    if (overrides[key] !== state.options[key]) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return createCallPromise({ ...state.spec, parent }, thisArg, args);
+  const merged: Record<string, unknown> = { ...state.options, ...overrides, parent };
+  if (merged.useThreadPool !== state.options.useThreadPool) {
+    checkUseThreadPool(state, merged);
+    if (merged.useThreadPool === true && state.identity.ref === null) {
+      throw new DecorationError(
+        `${state.original.name || "This function"} cannot run on the thread pool: the module that decorated it could not be found.`,
+      );
+    }
+  }
   const namespace =
     overrides.namespace !== undefined ? (overrides.namespace as string | null) : state.spec.namespace;
   return createCallPromise(buildSpec(state, merged, namespace), thisArg, args);

@@ -20,13 +20,17 @@ const SENTINELS = new Map<string, Sentinel>(
 
 type Encoded = { readonly sentinel: string } | { readonly pool: FunctionRef } | { readonly value: unknown };
 
-/** Options that keep their meaning in another thread. */
+/**
+ * Options that keep their meaning in another thread. `useThreadPool` matters only to calls (a
+ * context has none): a call made in a worker runs where its options, overrides included, say.
+ */
 export const CROSSING_OPTIONS = [
   "namespace",
   "startSoon",
   "childrenStartSoon",
   "startSoonDefault",
   "threadPool",
+  "useThreadPool",
 ];
 
 export function encodeOptions(

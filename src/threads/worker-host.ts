@@ -427,11 +427,16 @@ export class WorkerHost {
     const thisArg = decodeThis(self, identity!.home);
     const decodedArgs = this.#decodeArgs(args);
     // Created (and, if eager, started) in the async context of the pool task that made the call.
-    return runInTaskContext(
-      parent,
-      contextNode,
-      () => callFromAnotherThread(wrapper, options, parent, thisArg, decodedArgs) as TreeNode,
-    );
+    try {
+      return runInTaskContext(
+        parent,
+        contextNode,
+        () => callFromAnotherThread(wrapper, options, parent, thisArg, decodedArgs) as TreeNode,
+      );
+    } catch (error) {
+      // Options the main thread refuses: the worker's promise rejects with the reason (no hang).
+      return new PromisingPromise({ prefilledError: error, parent: parent as never });
+    }
   }
 
   #decodeArgs(args: unknown[]): unknown[] {

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { callFromAnotherThread } from "../../src/api/function.ts";
 import * as promising from "../../src/index.ts";
 import * as crossing from "./fixtures/crossing.ts";
 
@@ -205,5 +206,36 @@ describe("getThreadPoolExecutor() inside a pool function", () => {
     expect(await crossing.passesOnPoolFn.with({ threadPool: crossing.crossingPool })()).toEqual(
       everywhere("crossingPool"),
     );
+  });
+});
+
+describe("useThreadPool overridden with .with() inside a pool function", () => {
+  it("the call runs where the override says, and is refused as .with() refuses it on the main thread", async () => {
+    const report = (await crossing.overridesUseThreadPoolFn()) as Record<string, string>;
+    expect(report).toMatchObject({
+      loop: "main",
+      loopOnPool: "worker",
+      pool: "worker",
+      poolOnLoop: "main",
+      poolOnLoopRun: "main",
+      nullOverride: "DecorationError",
+    });
+    expect(report.asyncOverride).toMatch(
+      /^DecorationError: useThreadPool is not allowed on async functions \(value\)/,
+    );
+    // The same overrides on the main thread.
+    expect(await crossing.runsOnLoopFn.with({ useThreadPool: true })()).toBe("worker");
+    expect(await crossing.runsOnPoolFn.with({ useThreadPool: false })()).toBe("main");
+  });
+
+  it("the main thread checks such an override itself before running the call", async () => {
+    const call = (fn: unknown, overrides: Record<string, unknown>) =>
+      callFromAnotherThread(fn, overrides, null, undefined, []) as PromiseLike<unknown>;
+    expect(() => call(crossing.valueFn, { useThreadPool: true })).toThrow(promising.DecorationError);
+    expect(() => call(crossing.valueFn, { useThreadPool: false })).toThrow(promising.DecorationError);
+    expect(() => call(crossing.runsOnLoopFn, { useThreadPool: null })).toThrow(promising.DecorationError);
+    expect(await call(crossing.runsOnLoopFn, { useThreadPool: false })).toBe("main");
+    expect(await call(crossing.runsOnLoopFn, { useThreadPool: true })).toBe("worker");
+    expect(await call(crossing.runsOnPoolFn, { useThreadPool: false })).toBe("main");
   });
 });
