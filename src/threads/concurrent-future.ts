@@ -27,6 +27,12 @@ const READY = 1;
 const CELLS = 2;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * How `result()` / `exception()` wait in a thread that may block on the promise itself (a pool
+ * worker): `what` names the call, for errors. Throws `TimeoutError` when `timeoutMs` runs out.
+ */
+export type FutureBlocker = (what: string, timeoutMs: number | undefined) => Outcome;
 /** What crosses: an error travels encoded, so that it keeps its class, stack and promise trace. */
 type SentOutcome = { ok: true; value: unknown } | { ok: false; error: TransferredValue };
 
@@ -50,6 +56,8 @@ export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFut
   readonly transferList: MessagePort[];
   #promise: PromisingPromise<T> | null;
   #outcome: Outcome | null = null;
+  /** Set where blocking on `#promise` is possible (a pool worker's view of a promise). */
+  #blocker: FutureBlocker | null = null;
 
   private constructor(data: ConcurrentFutureData, promise: PromisingPromise<T> | null) {
     this.signal = data.signal;
@@ -58,8 +66,15 @@ export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFut
     this.#promise = promise;
   }
 
-  /** @internal Creates the view of `promise` on the thread that owns it. */
-  static _forPromise<T>(promise: PromisingPromise<T>): PromiseBackedConcurrentFuture<T> {
+  /**
+   * @internal Creates the view of `promise` in the thread that has it. With `blocker` (a pool
+   * worker), `result()` / `exception()` wait through it; without (the main thread), they throw
+   * `SyncUsageError`.
+   */
+  static _forPromise<T>(
+    promise: PromisingPromise<T>,
+    blocker: FutureBlocker | null = null,
+  ): PromiseBackedConcurrentFuture<T> {
     const signal = new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT);
     const { port1, port2 } = new MessageChannel();
     const cells = new Int32Array(signal);
@@ -93,7 +108,9 @@ export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFut
       port1.close();
     };
     promise._whenDone(deliver);
-    return new PromiseBackedConcurrentFuture({ signal, port: port2 }, promise as PromisingPromise<T>);
+    const future = new PromiseBackedConcurrentFuture({ signal, port: port2 }, promise as PromisingPromise<T>);
+    future.#blocker = blocker;
+    return future;
   }
 
   /** Rebuilds the future in the worker that received `workerData.future`. */
@@ -136,6 +153,11 @@ export class PromiseBackedConcurrentFuture<T = unknown> implements ConcurrentFut
     // Checked first, so that a bad value fails the same way whether or not the outcome is known.
     const timeoutMs = checkTimeoutMs(timeoutOption, `concurrentFuture.${what}`);
     if (this.#outcome !== null) return this.#outcome;
+    if (this.#promise !== null && this.#blocker !== null) {
+      const outcome = this.#blocker(`concurrentFuture.${what}`, timeoutMs);
+      this.#outcome = outcome;
+      return outcome;
+    }
     if (this.#promise !== null || isMainThread) {
       throw new SyncUsageError(
         `concurrentFuture.${what} would block the thread that runs the event loop, which deadlocks. ` +

@@ -87,51 +87,60 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     return id;
   };
 
+  /** `.sync()` / `.unpackOnceSync()` (and a concurrent future's waits): `what` names the call. */
+  const blockOn = (
+    node: TreeNode,
+    mode: "full" | "once",
+    timeoutMs: number | undefined,
+    what: string,
+  ): unknown => {
+    runtime.taskTouched = true;
+    // A promise of this thread: blocking deadlocks only while it is pending.
+    if (!runtime.ids.has(node)) {
+      const local = node as PromisingPromise<unknown>;
+      // One level known: unpackOnceSync() returns it; sync() blocks on the inner promise.
+      const inner = local._inner;
+      if (local.done()) return mode === "once" && inner !== null ? inner : local.result();
+      if (inner !== null) return mode === "once" ? inner : blockOn(inner, "full", timeoutMs, what);
+    }
+    const id = remoteIdOrThrow(node, what);
+    // A value crosses once per thread: later calls return the same object (SPEC 4.9).
+    const cached = outcomes.get(node);
+    if (cached !== undefined && (mode === "full" || cached.layerIsValue)) return unwrap(cached);
+    let answer: unknown;
+    try {
+      answer = request({ op: "sync", id, mode }, timeoutMs, what, node);
+    } catch (error) {
+      if (!(error instanceof TimeoutError && error.cause instanceof SyncChannelTimeoutError)) {
+        outcomes.set(node, { ok: false, value: error, layerIsValue: true });
+        settleStandIn(node as PromisingPromise<unknown>, false, error);
+      }
+      throw error;
+    }
+    if (mode === "full") {
+      outcomes.set(node, { ok: true, value: answer, layerIsValue: false });
+      settleStandIn(node as PromisingPromise<unknown>, true, answer);
+      return answer;
+    }
+    const layer = answer as LayerAnswer;
+    if ("value" in layer) {
+      // One level is the final value here, so it is also what sync() returns: keep one object.
+      if (cached !== undefined) return unwrap(cached);
+      outcomes.set(node, { ok: true, value: layer.value, layerIsValue: true });
+      settleStandIn(node as PromisingPromise<unknown>, true, layer.value);
+      return layer.value;
+    }
+    return makeHandle(runtime, layer.handle, layer.namespace, knownNode(runtime, layer.parentId), true);
+  };
+
   const bridge: ThreadBridge = {
     isThreadPool: (value: unknown): value is ThreadPool => value instanceof ThreadPool,
     createDefaultPool: () => createLibraryPool({ maxThreads: 1 }),
     isBlockingAllowed: () => true,
     blockOn(node, mode, timeoutOption) {
-      runtime.taskTouched = true;
       const what = mode === "full" ? "sync()" : "unpackOnceSync()";
       // Checked first, so that a bad value fails the same way whether or not the promise has settled.
-      const timeoutMs = checkTimeoutMs(timeoutOption, what);
-      // A promise of this thread: blocking deadlocks only while it is pending.
-      if (!runtime.ids.has(node)) {
-        const local = node as PromisingPromise<unknown>;
-        // One level known: unpackOnceSync() returns it; sync() blocks on the inner promise.
-        const inner = local._inner;
-        if (local.done()) return mode === "once" && inner !== null ? inner : local.result();
-        if (inner !== null) return mode === "once" ? inner : bridge.blockOn(inner, "full", timeoutMs);
-      }
-      const id = remoteIdOrThrow(node, what);
-      // A value crosses once per thread: later calls return the same object (SPEC 4.9).
-      const cached = outcomes.get(node);
-      if (cached !== undefined && (mode === "full" || cached.layerIsValue)) return unwrap(cached);
-      let answer: unknown;
-      try {
-        answer = request({ op: "sync", id, mode }, timeoutMs, what, node);
-      } catch (error) {
-        if (!(error instanceof TimeoutError && error.cause instanceof SyncChannelTimeoutError)) {
-          outcomes.set(node, { ok: false, value: error, layerIsValue: true });
-          settleStandIn(node as PromisingPromise<unknown>, false, error);
-        }
-        throw error;
-      }
-      if (mode === "full") {
-        outcomes.set(node, { ok: true, value: answer, layerIsValue: false });
-        settleStandIn(node as PromisingPromise<unknown>, true, answer);
-        return answer;
-      }
-      const layer = answer as LayerAnswer;
-      if ("value" in layer) {
-        // One level is the final value here, so it is also what sync() returns: keep one object.
-        if (cached !== undefined) return unwrap(cached);
-        outcomes.set(node, { ok: true, value: layer.value, layerIsValue: true });
-        settleStandIn(node as PromisingPromise<unknown>, true, layer.value);
-        return layer.value;
-      }
-      return makeHandle(runtime, layer.handle, layer.namespace, knownNode(runtime, layer.parentId), true);
+      return blockOn(node, mode, checkTimeoutMs(timeoutOption, what), what);
     },
     awaitChildrenSync(node, recursively, timeoutOption) {
       runtime.taskTouched = true;
@@ -187,8 +196,19 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         new PromisingError("Inside a pool worker, pool functions run through the main thread."),
       );
     },
+    // A worker may block on a promise of the main thread's tree (as sync() does), and on one of
+    // its own once settled; a pending one of its own would deadlock (SyncUsageError).
     concurrentFuture: (promise) =>
-      PromiseBackedConcurrentFuture._forPromise(promise as PromisingPromise<unknown>),
+      PromiseBackedConcurrentFuture._forPromise(promise as PromisingPromise<unknown>, (what, timeoutMs) => {
+        try {
+          return { ok: true, value: blockOn(promise, "full", timeoutMs, what) };
+        } catch (error) {
+          // The wait's own failures are thrown; what the promise rejected with is its outcome.
+          if (error instanceof TimeoutError && error.cause instanceof SyncChannelTimeoutError) throw error;
+          if (error instanceof SyncUsageError && !(promise as PromisingPromise<unknown>).done()) throw error;
+          return { ok: false, error };
+        }
+      }),
     isPoolWorker: () => true,
     registerFunction,
     interceptCall(origin, thisArg, args) {

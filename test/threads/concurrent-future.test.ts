@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
+import * as futures from "./fixtures/future-pool.ts";
 
 const workerFile = new URL("./fixtures/future-worker.mjs", import.meta.url);
 
@@ -138,5 +139,48 @@ describe("PromiseBackedConcurrentFuture in a worker the user started", () => {
 
   it("from() rejects what is not a future", () => {
     expect(() => promising.PromiseBackedConcurrentFuture.from({} as never)).toThrow(/asConcurrentFuture/);
+  });
+});
+
+describe("PromiseBackedConcurrentFuture inside a pool function", () => {
+  afterAll(async () => {
+    await promising.Defaults.PROMISING_THREAD_POOL.close();
+  });
+
+  it("result() and exception() block on a promise of the main thread's tree, as sync() does; done() polls", async () => {
+    expect(await futures.blocksOnFutureFn()).toEqual({
+      doneBefore: false,
+      value: { v: 30 },
+      doneAfter: true,
+      sameValue: true,
+      noException: true,
+      error: "RangeError: failed after 10 ms",
+      sameError: true,
+      failingDone: true,
+    });
+  });
+
+  it("a timeout throws TimeoutError and leaves the promise running; a deferred promise starts; polling done() ends", async () => {
+    expect(await futures.futureWaitsFn()).toEqual({
+      timeout:
+        "TimeoutError: concurrentFuture.result() timed out after 20 ms; the promise keeps running. Wait longer, or await it instead. | true",
+      pendingAfterTimeout: true,
+      later: { v: 300 },
+      deferredValue: { v: 5 },
+      polled: { v: 20 },
+    });
+  });
+
+  it("a pending promise of the worker itself throws SyncUsageError (it would deadlock); a settled one gives its outcome", async () => {
+    const report = (await futures.localFuturesFn()) as Record<string, unknown>;
+    expect(report.pendingResult).toMatch(
+      /^SyncUsageError: concurrentFuture\.result\(\) on Promise\(<anonymous>, pending\) would block/,
+    );
+    expect(report).toMatchObject({
+      pendingException: "SyncUsageError",
+      pendingDone: false,
+      settled: 5,
+      settledError: true,
+    });
   });
 });
