@@ -86,6 +86,12 @@ const FOLLOWS_LAYERS = 1 << 15;
 const WAITS_ON_INNER = 1 << 16;
 /** A pool worker's stand-in for a main-thread promise: its state may be stale (see refreshStandIn). */
 const STAND_IN = 1 << 17;
+/**
+ * A stand-in that learned a rejection without anybody observing it (from awaitChildrenSync(), or
+ * a done() poll): its first observation here must be told to the main thread, which tracks the
+ * failure as unobserved until then (see ThreadBridge.observedStandIn).
+ */
+const REMOTE_UNOBSERVED = 1 << 18;
 
 /** What the work is. */
 export const WORK_CALLABLE = 0; // async function, thunk, or sync function on the event loop
@@ -586,15 +592,32 @@ export function createDeferredPromiseFor(
 }
 
 /**
- * @internal Settles a worker's stand-in for a main-thread promise with the outcome a blocking
- * call just received, so that `done()`, `result()`, `toString()` and later consumers agree with
- * what `.sync()` returned. The outcome was observed: the caller of `.sync()` got it.
+ * @internal Settles a worker's stand-in for a main-thread promise with the outcome the main thread
+ * just sent, so that `done()`, `result()`, `toString()` and later consumers agree with what
+ * `.sync()` returned. `observed`: the outcome was observed on the way (the caller of `.sync()` got
+ * it, and the main thread knows); otherwise (awaitChildrenSync(), a done() poll) a rejection's
+ * first observation here is told to the main thread, which reports the failure until then.
  */
-export function settleStandIn(promise: PromisingPromise<unknown>, ok: boolean, value: unknown): void {
+export function settleStandIn(
+  promise: PromisingPromise<unknown>,
+  ok: boolean,
+  value: unknown,
+  observed = true,
+): void {
   if (promise._state >= FULFILLED) return;
   promise._work = null;
-  observe(promise);
+  if (observed) observe(promise);
+  else if (!ok) {
+    // Observed here already (adopted as a layer, say) without the main thread knowing: tell it now.
+    if (promise._flags & OBSERVED) getThreadBridge().observedStandIn?.(promise);
+    else promise._flags |= REMOTE_UNOBSERVED;
+  }
   settle(promise, ok ? FULFILLED : REJECTED, value);
+}
+
+/** @internal Counts as observing `promise`'s outcome (a worker's blocking call answered from its cache). */
+export function observeOutcome(promise: PromisingPromise<unknown>): void {
+  observe(promise);
 }
 
 /** @internal The outcome of a settled promise without observing it (null while pending). */
@@ -724,7 +747,9 @@ function settle(promise: PromisingPromise<unknown>, state: number, value: unknow
   if (state === REJECTED) stampTrace(value, promise);
   promise._flags |= SELF_DONE;
   if (promise._flags & NATIVE_LINKED) settleNative(promise);
-  else if (state === REJECTED && !(promise._flags & OBSERVED)) trackUnobserved(promise, value);
+  // A stand-in's failure that the main thread tracks is not tracked here too (settleStandIn).
+  else if (state === REJECTED && !(promise._flags & (OBSERVED | REMOTE_UNOBSERVED)))
+    trackUnobserved(promise, value);
   if (promise._layerWaiters !== null) notifyLayerWaiters(promise);
   const waiters = promise._waiters;
   promise._waiters = null;
@@ -787,6 +812,11 @@ function linkNative(promise: PromisingPromise<unknown>): void {
 function observe(promise: PromisingPromise<unknown>): void {
   if (promise._flags & OBSERVED) return;
   promise._flags |= OBSERVED;
+  if (promise._flags & REMOTE_UNOBSERVED) {
+    promise._flags &= ~REMOTE_UNOBSERVED;
+    getThreadBridge().observedStandIn?.(promise);
+    return;
+  }
   if (promise._state === REJECTED || promise._flags & EARLY_FAILURE_TRACKED) markObserved(promise);
 }
 

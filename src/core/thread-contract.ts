@@ -60,6 +60,11 @@ export interface ThreadBridge {
    * own event loop cannot turn). `observe`: the caller reads the outcome (result/error).
    */
   refreshStandIn?(promise: TreeNode, observe: boolean): void;
+  /**
+   * In a pool worker: a stand-in's rejection, learned without being observed (see settleStandIn
+   * in core/promise.ts), has now been observed here: the main thread stops tracking the failure.
+   */
+  observedStandIn?(promise: TreeNode): void;
 }
 
 const unavailable = (what: string) => (): never => {

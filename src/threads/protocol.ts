@@ -103,6 +103,8 @@ export type WorkerPost =
       readonly kept?: true;
     }
   | { readonly op: "watch"; readonly id: number }
+  /** The worker observed the failure of `id`, which it had learned without observing (see settleStandIn). */
+  | { readonly op: "observe"; readonly id: number }
   /** The worker no longer refers to these ids; `counts[i]` occurrences of `ids[i]` are covered (see worker-node-refs.ts). */
   | { readonly op: "release"; readonly ids: number[]; readonly counts: number[] };
 

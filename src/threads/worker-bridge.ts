@@ -8,7 +8,13 @@ import type { CallOrigin } from "../api/function.ts";
 import { activeNode } from "../core/active.ts";
 import { peekDefaultPool } from "../core/defaults.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
-import { createDeferredPromiseFor, PromisingPromise, peekOutcome, settleStandIn } from "../core/promise.ts";
+import {
+  createDeferredPromiseFor,
+  observeOutcome,
+  PromisingPromise,
+  peekOutcome,
+  settleStandIn,
+} from "../core/promise.ts";
 import { PROMISING_DEFAULT, type Sentinel } from "../core/sentinels.ts";
 import type { ThreadBridge } from "../core/thread-contract.ts";
 import { collectChildren, type TreeNode } from "../core/tree.ts";
@@ -106,7 +112,11 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     const id = remoteIdOrThrow(node, what);
     // A value crosses once per thread: later calls return the same object (SPEC 4.9).
     const cached = outcomes.get(node);
-    if (cached !== undefined && (mode === "full" || cached.layerIsValue)) return unwrap(cached);
+    if (cached !== undefined && (mode === "full" || cached.layerIsValue)) {
+      // Learned without being observed (awaitChildrenSync(), a poll): observed now.
+      if (!cached.ok) observeOutcome(node as PromisingPromise<unknown>);
+      return unwrap(cached);
+    }
     let answer: unknown;
     try {
       answer = request({ op: "sync", id, mode }, timeoutMs, what, node);
@@ -173,7 +183,8 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         if (outcome === null || outcome === undefined || "layer" in outcome || outcomes.has(standIn)) return;
         const value = outcome.ok ? outcome.value : decodeThrown(outcome.error);
         outcomes.set(standIn, { ok: outcome.ok, value, layerIsValue: false });
-        settleStandIn(standIn, outcome.ok, value);
+        // Awaiting children does not observe their failures (the main thread still tracks them).
+        settleStandIn(standIn, outcome.ok, value, false);
       });
     },
     refreshStandIn(node, observe) {
@@ -189,7 +200,12 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       if (answer === null) return;
       const value = answer.ok ? answer.value : decodeThrown(answer.error as never);
       outcomes.set(node, { ok: answer.ok, value, layerIsValue: false });
-      settleStandIn(node as PromisingPromise<unknown>, answer.ok, value);
+      // Observed on the main thread already when `observe` (result(), error()); else told when it is here.
+      settleStandIn(node as PromisingPromise<unknown>, answer.ok, value, observe);
+    },
+    observedStandIn(node) {
+      const id = runtime.ids.get(node);
+      if (id !== undefined) post({ op: "observe", id });
     },
     runOnPool() {
       return Promise.reject(

@@ -296,6 +296,12 @@ export class WorkerHost {
       case "watch":
         this.#watch(post.id);
         return;
+      case "observe": {
+        // Observed in the worker: no longer reported as unobserved here.
+        const node = this.#nodes.get(post.id);
+        if (node instanceof PromisingPromise && node.done()) node.error();
+        return;
+      }
       case "release":
         for (let index = 0; index < post.ids.length; index++) {
           this.#released(post.ids[index]!, post.counts[index]!);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
 import * as polling from "./fixtures/polling.ts";
 import { pollsFn } from "./fixtures/polling.ts";
+import { runFixtureScript } from "./run-fixture.ts";
 
 afterAll(async () => {
   await (promising.Defaults.PROMISING_THREAD_POOL as promising.ThreadPool).close();
@@ -54,4 +55,28 @@ describe("collectRemainingChildren() in a pool worker", () => {
   it("leaves out a child that has settled on the main thread meanwhile", async () => {
     expect(await polling.collectsAfterSettlingFn()).toEqual({ before: 1, after: 0, done: true });
   });
+});
+
+describe("a failure a pool function learns without observing, then observes", () => {
+  it("is not reported as unobserved at exit; one it never observes is, once", async () => {
+    const { code, stdout, stderr } = await runFixtureScript("observed-at-exit.ts");
+    expect(stderr).toBe("");
+    const [results, reports] = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    for (const learn of ["awaitChildren", "poll"]) {
+      expect(results).toMatchObject({
+        [`${learn} then sync`]: "caught TypeError",
+        [`${learn} then unpackOnceSync`]: "caught TypeError",
+        [`${learn} then result`]: "caught TypeError",
+        [`${learn} then error`]: `TypeError: ${learn} then error`,
+        [`${learn} then future`]: `TypeError: ${learn} then future`,
+        [`${learn} then then`]: "caught TypeError",
+        [`${learn} then nothing`]: "done: true",
+      });
+    }
+    expect(reports).toEqual({ reported: ["awaitChildren then nothing", "poll then nothing"] });
+    expect(code).toBe(0);
+  }, 30_000);
 });
