@@ -45,7 +45,8 @@ export interface PromisingFunction<
   with(overrides: FunctionOverrides): PromisingFunction<A, T, This, Original>;
   /**
    * Entry point: calls the function as a fresh root, awaits its result and (by default) every
-   * descendant, and returns the result. A no-op at module top level inside a pool worker.
+   * descendant, and returns the result. In a pool worker, a no-op (resolving to `undefined`) when
+   * called by a module's top-level code while the worker imports the module.
    */
   run(...args: A): Promise<T>;
   /** The function that was decorated. */
@@ -313,9 +314,11 @@ Object.defineProperties(PromisingFunction.prototype, {
   run: {
     value: function run(this: unknown, ...args: unknown[]): Promise<unknown> {
       const state = stateOf(this);
-      if (getThreadBridge().isPoolWorker()) return Promise.resolve(undefined);
-      state.runSpec ??= { ...state.spec, parent: null };
       const mode = state.options.awaitChildren ?? RECURSIVELY;
+      // In a pool worker: a no-op at a module's top level, else run by the main thread.
+      const inWorker = getThreadBridge().runAsRoot;
+      if (inWorker !== null) return inWorker(state.spec.origin, state.receiver?.value, args, mode);
+      state.runSpec ??= { ...state.spec, parent: null };
       return runAsRoot(state.runSpec, state.receiver?.value, args, mode);
     },
     writable: true,
@@ -365,8 +368,37 @@ export function callFromAnotherThread(
   return createCallPromise(buildSpec(state, merged, namespace), thisArg, args);
 }
 
-async function runAsRoot(spec: CallSpec, thisArg: unknown, args: unknown[], mode: unknown): Promise<unknown> {
-  const promise = createCallPromise(spec, thisArg, args);
+/**
+ * @internal `run()` that another thread asked for: `wrapper`'s call as a fresh root, with
+ * `overrides` as in callFromAnotherThread, awaited with its descendants per `mode`.
+ */
+export function runFromAnotherThread(
+  wrapper: unknown,
+  overrides: Readonly<Record<string, unknown>>,
+  thisArg: unknown,
+  args: unknown[],
+  mode: unknown,
+): Promise<unknown> {
+  let promise: PromisingPromise<unknown>;
+  try {
+    promise = callFromAnotherThread(wrapper, overrides, null, thisArg, args) as PromisingPromise<unknown>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return awaitRoot(promise, mode);
+}
+
+function runAsRoot(spec: CallSpec, thisArg: unknown, args: unknown[], mode: unknown): Promise<unknown> {
+  let promise: PromisingPromise<unknown>;
+  try {
+    promise = createCallPromise(spec, thisArg, args);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return awaitRoot(promise, mode);
+}
+
+async function awaitRoot(promise: PromisingPromise<unknown>, mode: unknown): Promise<unknown> {
   let value: unknown;
   let failure: { error: unknown } | null = null;
   try {

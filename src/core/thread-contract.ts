@@ -35,8 +35,17 @@ export interface ThreadBridge {
   runOnPool(promise: TreeNode, fn: unknown, thisArg: unknown, args: unknown[]): PromiseLike<unknown>;
   /** The concurrent-future view of `promise`. */
   concurrentFuture(promise: TreeNode): ConcurrentFuture<unknown>;
-  /** True inside a pool worker, where `fn.run()` at module top level is a no-op. */
+  /** True inside a pool worker. */
   isPoolWorker(): boolean;
+  /**
+   * `fn.run()` in a pool worker: a no-op (resolves to `undefined`) while the worker imports a
+   * module, at its top level; otherwise the main thread runs the call as a root of its tree and
+   * waits for it as `run()` does there (`awaitChildren`: RECURSIVELY, true or false). `null` on the
+   * main thread: `run()` runs locally.
+   */
+  runAsRoot:
+    | ((origin: unknown, thisArg: unknown, args: unknown[], awaitChildren: unknown) => Promise<unknown>)
+    | null;
   /**
    * Names a decorated function so other threads can call it (see threads/function-registry.ts).
    * With `required` (pool functions) it throws DecorationError when the module cannot be found.
@@ -80,6 +89,7 @@ let bridge: ThreadBridge = {
   runOnPool: unavailable("useThreadPool: true"),
   concurrentFuture: unavailable("asConcurrentFuture()"),
   isPoolWorker: () => false,
+  runAsRoot: null,
   registerFunction: () => null,
   interceptCall: null,
 };

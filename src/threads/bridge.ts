@@ -57,6 +57,7 @@ const mainThreadBridge: ThreadBridge = {
   concurrentFuture: (promise) =>
     PromiseBackedConcurrentFuture._forPromise(promise as PromisingPromise<unknown>),
   isPoolWorker: () => false,
+  runAsRoot: null,
   registerFunction,
   interceptCall: null,
 };
@@ -85,6 +86,13 @@ function failCallsWhileImporting(bridge: ThreadBridge, runtime: WorkerRuntime): 
       throw callWhileImporting(origin as CallOrigin, runtime.importing);
     }
     return interceptCall(origin, thisArg, args);
+  };
+  // `await main.run()` at a module's top level does nothing there (SPEC 1): the module's entry
+  // point is for the main thread. Called while a task runs, run() is a call like any other.
+  const runAsRoot = bridge.runAsRoot!;
+  bridge.runAsRoot = (origin, thisArg, args, awaitChildren) => {
+    if (runtime.importing !== null && activeNode() === null) return Promise.resolve(undefined);
+    return runAsRoot(origin, thisArg, args, awaitChildren);
   };
   return bridge;
 }

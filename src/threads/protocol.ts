@@ -69,6 +69,9 @@ export type Outcome =
 /** `parentId` of a call made with an explicit `parent: null` (no node has id 0). */
 export const ROOT_ID = 0;
 
+/** What `fn.run()` waits for besides the root's own result (its `awaitChildren` option). */
+export type RunWait = "recursively" | "direct" | "none";
+
 /** Fire-and-forget messages from the worker. */
 export type WorkerPost =
   | {
@@ -86,6 +89,11 @@ export type WorkerPost =
       readonly parentId: number;
       /** The node of the task that made the call: its async context applies if `parentId` is under no task. */
       readonly contextId: number;
+      /**
+       * Present for `fn.run()`: the main thread runs the call as a root and waits for it and its
+       * descendants (all, direct children only, or none); `id` then names that whole wait.
+       */
+      readonly run?: RunWait;
     }
   | {
       readonly op: "context";

@@ -30,6 +30,7 @@ import {
   isHandleArg,
   type LayerAnswer,
   ROOT_ID,
+  type RunWait,
   type ThisTransfer,
   type WorkerPost,
   type WorkerRequest,
@@ -143,6 +144,52 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     return makeHandle(runtime, layer.handle, layer.namespace, knownNode(runtime, layer.parentId), true);
   };
 
+  /** Posts a call (or, with `run`, a `run()`) to the main thread; returns its local handle. */
+  const postCall = (
+    origin: CallOrigin,
+    thisArg: unknown,
+    args: unknown[],
+    run: RunWait | undefined,
+  ): PromisingPromise<unknown> => {
+    runtime.taskTouched = true;
+    const { identity, options, namespace, original } = origin;
+    const ref = identity.ref as FunctionRef | null;
+    if (ref === null) {
+      throw new PromisingError(
+        `${original.name || "This function"} cannot be called inside a pool worker: the module that defines it ` +
+          "could not be located, so the main thread cannot run it. Define it at the top level of a module.",
+      );
+    }
+    const active = activeNode();
+    // An explicit parent wins, as on the main thread; `null` makes a root there, as run() does.
+    const parent =
+      run !== undefined ? null : options.parent === undefined ? active : (options.parent as TreeNode | null);
+    const id = runtime.nextId++;
+    const name = runtime.refIds.name(ref);
+    const crossing = encodedOptions(options, poolRef);
+    const self = encodeThis(thisArg, identity);
+    try {
+      const call: Extract<WorkerPost, { op: "call" }> & { run?: RunWait } = {
+        op: "call",
+        id,
+        refId: name.id,
+        ref: name.full,
+        options: crossing,
+        self: self.mode === "none" ? undefined : self,
+        args: args.map((arg) => encodeArg(runtime, arg)),
+        parentId: parent === null ? ROOT_ID : remoteIdOf(parent),
+        contextId: remoteIdOf(active),
+      };
+      if (run !== undefined) call.run = run;
+      post(call);
+    } catch (error) {
+      // The main thread never learned the short id from this call: the next one names it in full.
+      if (name.full !== undefined) runtime.refIds.forget(ref);
+      throw cloneFailure(original.name, self.mode === "instance", args, error, "the main thread");
+    }
+    return makeHandle(runtime, id, namespace, parent, true);
+  };
+
   const bridge: ThreadBridge = {
     isThreadPool: (value: unknown): value is ThreadPool => value instanceof ThreadPool,
     createDefaultPool: () => createLibraryPool({ maxThreads: 1 }),
@@ -227,41 +274,18 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       }),
     isPoolWorker: () => true,
     registerFunction,
-    interceptCall(origin, thisArg, args) {
-      runtime.taskTouched = true;
-      const { identity, options, namespace, original } = origin as CallOrigin;
-      const ref = identity.ref as FunctionRef | null;
-      if (ref === null) {
-        throw new PromisingError(
-          `${original.name || "This function"} cannot be called inside a pool worker: the module that defines it ` +
-            "could not be located, so the main thread cannot run it. Define it at the top level of a module.",
-        );
-      }
-      const active = activeNode();
-      // An explicit parent wins, as on the main thread; `null` makes a root there.
-      const parent = options.parent === undefined ? active : (options.parent as TreeNode | null);
-      const id = runtime.nextId++;
-      const name = runtime.refIds.name(ref);
-      const crossing = encodedOptions(options, poolRef);
-      const self = encodeThis(thisArg, identity);
+    interceptCall: (origin, thisArg, args) => postCall(origin as CallOrigin, thisArg, args, undefined),
+    runAsRoot(origin, thisArg, args, awaitChildren) {
+      const run: RunWait =
+        awaitChildren === false ? "none" : awaitChildren === true ? "direct" : "recursively";
+      let handle: PromisingPromise<unknown>;
       try {
-        post({
-          op: "call",
-          id,
-          refId: name.id,
-          ref: name.full,
-          options: crossing,
-          self: self.mode === "none" ? undefined : self,
-          args: args.map((arg) => encodeArg(runtime, arg)),
-          parentId: parent === null ? ROOT_ID : remoteIdOf(parent),
-          contextId: remoteIdOf(active),
-        });
+        handle = postCall(origin as CallOrigin, thisArg, args, run);
       } catch (error) {
-        // The main thread never learned the short id from this call: the next one names it in full.
-        if (name.full !== undefined) runtime.refIds.forget(ref);
-        throw cloneFailure(original.name, self.mode === "instance", args, error, "the main thread");
+        return Promise.reject(error);
       }
-      return makeHandle(runtime, id, namespace, parent, true);
+      // A native promise, as run() returns on the main thread; consuming the handle watches it.
+      return handle.then((value) => value);
     },
     onContextCreated(node, options) {
       runtime.taskTouched = true;

@@ -3,10 +3,11 @@
  * id, creates the children the worker's function calls, and answers its blocking requests.
  */
 import type { Worker } from "node:worker_threads";
-import { callFromAnotherThread } from "../api/function.ts";
+import { callFromAnotherThread, runFromAnotherThread } from "../api/function.ts";
 import { PromisingContext } from "../core/context.ts";
 import { PromisingError } from "../core/errors.ts";
 import { PromisingPromise, peekOutcome } from "../core/promise.ts";
+import { RECURSIVELY } from "../core/sentinels.ts";
 import type { TreeNode } from "../core/tree.ts";
 import { decodeThrown, encodeThrown } from "./error-transfer.ts";
 import { describeRef, type FunctionRef, lookupFunction } from "./function-registry.ts";
@@ -19,6 +20,7 @@ import {
   type MainToWorker,
   type Outcome,
   ROOT_ID,
+  type RunWait,
   type ThisTransfer,
   type WorkerPost,
   type WorkerRequest,
@@ -259,6 +261,7 @@ export class WorkerHost {
             post.args,
             post.parentId === ROOT_ID ? null : this.node(post.parentId),
             this.#nodes.get(post.contextId) ?? null,
+            post.run,
           ),
         );
         return;
@@ -400,6 +403,8 @@ export class WorkerHost {
     parent: TreeNode | null,
     /** The task that made the call, for its async context when `parent` is under no task. */
     contextNode: TreeNode | null,
+    /** Set for `fn.run()`: the node returned stands for the whole run (see WorkerPost `call`). */
+    run: RunWait | undefined,
   ): TreeNode {
     let identity = this.#identities.get(ref);
     if (identity === undefined) {
@@ -434,6 +439,14 @@ export class WorkerHost {
     const decodedArgs = this.#decodeArgs(args);
     // Created (and, if eager, started) in the async context of the pool task that made the call.
     try {
+      if (run !== undefined) {
+        const mode = run === "none" ? false : run === "direct" ? true : RECURSIVELY;
+        const running = runInTaskContext(parent, contextNode, () =>
+          runFromAnotherThread(wrapper, options, thisArg, decodedArgs, mode),
+        );
+        // A promise for the worker to watch (the root itself is a root of this thread's tree).
+        return new PromisingPromise(running, { parent: null, startSoon: true });
+      }
       return runInTaskContext(
         parent,
         contextNode,

@@ -99,6 +99,39 @@ describe("a pool function returning a thenable that settles inside its own then(
   });
 });
 
+describe("run() called while a pool function runs", () => {
+  it("runs the function as a root of the main thread's tree and waits for its descendants, as on the main thread", async () => {
+    edge.runLog.length = 0;
+    expect(await edge.runsHelperFn("returned")).toBe(20);
+    expect(edge.runLog).toEqual(["tenTimes(2) parent: null", "child 2 finished"]);
+  });
+
+  it("awaitChildren: false returns without waiting for the children", async () => {
+    edge.runLog.length = 0;
+    expect(await edge.runsHelperFn("no children")).toBe(30);
+    expect(edge.runLog).toEqual(["tenTimes(3) parent: null"]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(edge.runLog).toEqual(["tenTimes(3) parent: null", "child 3 finished"]);
+  });
+
+  it("a failing root rejects run() after its subtree has finished", async () => {
+    edge.runLog.length = 0;
+    const error = await edge.runsHelperFn("failure").then(
+      () => null,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe("run failed");
+    expect(edge.runLog).toEqual(["child of a failure finished"]);
+  });
+
+  it("awaited in the pool function's async continuation, for an async and a pool function", async () => {
+    edge.runLog.length = 0;
+    expect(await edge.awaitsRunFn()).toBe(43);
+    expect(edge.runLog).toEqual(["tenTimes(4) parent: null", "child 4 finished"]);
+  });
+});
+
 describe("a first call that cannot be sent", () => {
   it("does not keep a worker from running that function later (its short id is not taken as known)", async () => {
     const pool = new promising.ThreadPool({ maxThreads: 1 });
