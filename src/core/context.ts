@@ -234,14 +234,12 @@ export class PromisingContext implements ContextMethods, TreeNode {
 
   collectRemainingChildren(options?: CollectOptions): Set<PromisingContext> {
     validateCallOptions(options, HIERARCHY_KEYS.collect, "collectRemainingChildren");
-    const refresh = getThreadBridge().refreshStandIn;
-    if (refresh !== undefined && options?.excludeDone !== false) {
-      // In a pool worker the children that stand for main-thread promises may have settled
-      // there meanwhile (this thread's event loop does not turn while a pool function runs).
-      for (const child of collectChildren(this, isDone, options)) {
-        if (child._flags & IS_PROMISE) refresh(child, false);
-      }
-    }
+    // In a pool worker, descendants may live on the main thread, and the stand-ins of those that
+    // do may have settled there meanwhile (this thread's event loop does not turn while a pool
+    // function runs): the bridge asks the main thread.
+    const collectRemaining = getThreadBridge().collectRemaining;
+    if (collectRemaining !== undefined)
+      return collectRemaining(this, options, isDone) as Set<PromisingContext>;
     return collectChildren(this, isDone, options) as Set<PromisingContext>;
   }
 

@@ -4,7 +4,7 @@
  * loaded (the public entry loads it), so the core stays testable and readable alone.
  */
 import type { TransferListItem } from "node:worker_threads";
-import type { TreeNode } from "./tree.ts";
+import type { CollectOptions, TreeNode } from "./tree.ts";
 
 /** What the core needs of a pool: identity, and a way to close it. */
 export interface ThreadPoolLike {
@@ -69,6 +69,17 @@ export interface ThreadBridge {
    * own event loop cannot turn). `observe`: the caller reads the outcome (result/error).
    */
   refreshStandIn?(promise: TreeNode, observe: boolean): void;
+  /**
+   * In a pool worker: `collectRemainingChildren()` of `node`, whose descendants may live on the
+   * main thread (children of async functions it called): the main thread collects there, and the
+   * worker's stand-ins for what it lists are merged with the worker's own nodes. `isDone` is the
+   * core's notion of a finished node.
+   */
+  collectRemaining?(
+    node: TreeNode,
+    options: CollectOptions | undefined,
+    isDone: (node: TreeNode) => boolean,
+  ): Set<TreeNode>;
   /**
    * In a pool worker: a stand-in's rejection, learned without being observed (see settleStandIn
    * in core/promise.ts), has now been observed here: the main thread stops tracking the failure.

@@ -127,7 +127,36 @@ export type WorkerRequest =
       readonly recursively: boolean;
       /** Promises the worker has pending stand-ins for among those children: answer their outcomes. */
       readonly outcomesOf: number[];
+    }
+  /**
+   * Answered at once (a CollectAnswer): `collectRemainingChildren()` of each node of `ids`, with
+   * these options, on the main thread; and the outcomes of `outcomesOf` as for `awaitChildren`.
+   */
+  | {
+      readonly op: "collect";
+      readonly ids: number[];
+      readonly recursively: boolean;
+      readonly excludeNonAwaitable: boolean;
+      readonly excludeDone: boolean;
+      readonly outcomesOf: number[];
     };
+
+/**
+ * A node `collect` lists, parents before their children. `id` is an occurrence of the id (see
+ * worker-node-refs.ts); `parentId`, when the worker may know it, places a new stand-in there.
+ */
+export interface CollectedNode {
+  readonly id: number;
+  readonly namespace: string | null;
+  readonly parentId?: number;
+  /** A promise (else a context). */
+  readonly isPromise: boolean;
+}
+
+export interface CollectAnswer {
+  readonly nodes: CollectedNode[];
+  readonly outcomes: ChildOutcomes;
+}
 
 /**
  * Answer to `awaitChildren`: per id of `outcomesOf`, its outcome, or null when it cannot cross

@@ -6,6 +6,7 @@
 
 import type { CallOrigin } from "../api/function.ts";
 import { activeNode } from "../core/active.ts";
+import { PromisingContext } from "../core/context.ts";
 import { peekDefaultPool } from "../core/defaults.ts";
 import { PromisingError, SyncUsageError, TimeoutError } from "../core/errors.ts";
 import {
@@ -26,9 +27,12 @@ import { encodeOptions } from "./option-transfer.ts";
 import { createLibraryPool, ThreadPool } from "./pool.ts";
 import {
   type ChildOutcomes,
+  type CollectAnswer,
+  type CollectedNode,
   type HandleArg,
   isHandleArg,
   type LayerAnswer,
+  type Outcome,
   ROOT_ID,
   type RunWait,
   type ThisTransfer,
@@ -225,14 +229,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         "awaitChildrenSync()",
         node,
       ) as ChildOutcomes;
-      standIns.forEach((standIn, index) => {
-        const outcome = answer[index];
-        if (outcome === null || outcome === undefined || "layer" in outcome || outcomes.has(standIn)) return;
-        const value = outcome.ok ? outcome.value : decodeThrown(outcome.error);
-        outcomes.set(standIn, { ok: outcome.ok, value, layerIsValue: false });
-        // Awaiting children does not observe their failures (the main thread still tracks them).
-        settleStandIn(standIn, outcome.ok, value, false);
-      });
+      for (let index = 0; index < standIns.length; index++) settleFromAnswer(standIns[index]!, answer[index]);
     },
     refreshStandIn(node, observe) {
       const id = runtime.ids.get(node);
@@ -249,6 +246,67 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
       outcomes.set(node, { ok: answer.ok, value, layerIsValue: false });
       // Observed on the main thread already when `observe` (result(), error()); else told when it is here.
       settleStandIn(node as PromisingPromise<unknown>, answer.ok, value, observe);
+    },
+    collectRemaining(root, options, isDone) {
+      const recursively = options?.recursively ?? true;
+      const excludeNonAwaitable = options?.excludeNonAwaitable ?? true;
+      const excludeDone = options?.excludeDone ?? true;
+      const rootId = runtime.ids.get(root);
+      // The nodes whose descendants the main thread lists: the root if it stands for a node
+      // there; else (a promise of this worker) the topmost such nodes below it, when recursive.
+      const queried: TreeNode[] =
+        rootId !== undefined ? [root] : recursively ? topmostRemote(runtime, root, isDone) : [];
+      const local = collectChildren(root, isDone, options);
+      // This worker's stand-ins among them that it still sees pending: the answer brings outcomes.
+      const standIns: PromisingPromise<unknown>[] = [];
+      const outcomesOf: number[] = [];
+      for (const node of local) {
+        const id = runtime.ids.get(node);
+        if (id === undefined || !(node instanceof PromisingPromise) || peekOutcome(node) !== null) continue;
+        standIns.push(node);
+        outcomesOf.push(id);
+      }
+      if (queried.length === 0) {
+        if (!excludeDone) return local;
+        // Direct children of a promise of this worker: only their own states may be stale.
+        for (const standIn of standIns) bridge.refreshStandIn!(standIn, false);
+        return collectChildren(root, isDone, options);
+      }
+      runtime.taskTouched = true;
+      let answer: CollectAnswer;
+      try {
+        answer = request(
+          {
+            op: "collect",
+            ids: queried.map((node) => runtime.ids.get(node)!),
+            recursively,
+            excludeNonAwaitable,
+            excludeDone,
+            outcomesOf,
+          },
+          undefined,
+          "collectRemainingChildren()",
+          root,
+        ) as CollectAnswer;
+      } catch {
+        // The channel is closed (the pool shutting down): what this thread knows stands.
+        return local;
+      }
+      for (let index = 0; index < standIns.length; index++)
+        settleFromAnswer(standIns[index]!, answer.outcomes[index]);
+      const found = new Set<TreeNode>();
+      for (const entry of answer.nodes) {
+        const node = localNodeFor(runtime, entry);
+        // Direct children here: not those made inside a promise of this worker, whose parent
+        // there is the nearest node the main thread knows.
+        if (!recursively && node._parent !== null && node._parent !== root && !runtime.ids.has(node._parent))
+          continue;
+        found.add(node);
+      }
+      // And what this thread sees, now that its stand-ins have caught up: its own promises, a
+      // context running a block here, a stand-in whose value cannot cross (pending here for good).
+      for (const node of local) if (!(excludeDone && isDone(node))) found.add(node);
+      return found;
     },
     observedStandIn(node) {
       const id = runtime.ids.get(node);
@@ -300,6 +358,71 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
     },
   };
   return bridge;
+}
+
+/**
+ * Settles a pending stand-in with an outcome the main thread sent along (awaitChildrenSync(),
+ * collectRemainingChildren()); neither observes a failure (the main thread still tracks it).
+ */
+function settleFromAnswer(standIn: PromisingPromise<unknown>, outcome: Outcome | null | undefined): void {
+  if (outcome === null || outcome === undefined || "layer" in outcome || outcomes.has(standIn)) return;
+  const value = outcome.ok ? outcome.value : decodeThrown(outcome.error);
+  outcomes.set(standIn, { ok: outcome.ok, value, layerIsValue: false });
+  settleStandIn(standIn, outcome.ok, value, false);
+}
+
+/**
+ * The topmost nodes below `root` (a promise of this worker) that stand for nodes of the main
+ * thread, finished ones included: the main thread lists their descendants.
+ */
+function topmostRemote(
+  runtime: WorkerRuntime,
+  root: TreeNode,
+  isDone: (node: TreeNode) => boolean,
+): TreeNode[] {
+  const below = collectChildren(root, isDone, {
+    recursively: true,
+    excludeNonAwaitable: false,
+    excludeDone: false,
+  });
+  const topmost: TreeNode[] = [];
+  for (const node of below) {
+    if (!runtime.ids.has(node)) continue;
+    let parent = node._parent;
+    while (parent !== null && parent !== root && !runtime.ids.has(parent)) parent = parent._parent;
+    if (parent === root) topmost.push(node);
+  }
+  return topmost;
+}
+
+/**
+ * This worker's node for one the main thread listed (an occurrence of its id): the stand-in or
+ * context it already has, else a new one, under its parent when this worker has that.
+ */
+function localNodeFor(runtime: WorkerRuntime, entry: CollectedNode): TreeNode {
+  const parent = knownNode(runtime, entry.parentId);
+  if (entry.isPromise) return makeHandle(runtime, entry.id, entry.namespace, parent, true);
+  runtime.nodeRefs.received(entry.id);
+  let node: TreeNode | null = knownNode(runtime, entry.id) ?? ancestorOfTask(runtime, entry.id);
+  if (node === null) {
+    runtime.mirroring = true;
+    try {
+      node = new PromisingContext({ namespace: entry.namespace, parent: parent as never });
+    } finally {
+      runtime.mirroring = false;
+    }
+    runtime.ids.set(node, entry.id);
+  }
+  runtime.nodeRefs.remember(entry.id, node);
+  return node;
+}
+
+/** The running task's ancestor that stands for main-thread node `id` (ancestors are not in nodeRefs). */
+function ancestorOfTask(runtime: WorkerRuntime, id: number): TreeNode | null {
+  for (let node = runtime.taskNode; node !== null; node = node._parent) {
+    if (runtime.ids.get(node) === id) return node;
+  }
+  return null;
 }
 
 /** Encoded call options per options object: a function's options are fixed, so encode them once. */

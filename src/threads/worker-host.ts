@@ -14,6 +14,8 @@ import { describeRef, type FunctionRef, lookupFunction } from "./function-regist
 import { decodeOptions } from "./option-transfer.ts";
 import {
   type AncestorInfo,
+  type CollectAnswer,
+  type CollectedNode,
   type HandleArg,
   isHandleArg,
   type LayerAnswer,
@@ -321,6 +323,7 @@ export class WorkerHost {
       if (request.observe && peeked instanceof PromisingPromise && peeked.done()) peeked.error();
       return this.#outcomeToSend(request.id);
     }
+    if (request.op === "collect") return this.#collect(request);
     const node = this.node(request.id) as PromisingPromise<unknown>;
     const token = ++this.#requests;
     this.#blockedNode = node;
@@ -364,6 +367,33 @@ export class WorkerHost {
     } finally {
       if (this.#blockedOn === token) this.#setBlocked(0);
     }
+  }
+
+  /** `collectRemainingChildren()` on the main thread for the worker (answered at once). */
+  #collect(request: Extract<WorkerRequest, { op: "collect" }>): CollectAnswer {
+    const options = {
+      recursively: request.recursively,
+      excludeNonAwaitable: request.excludeNonAwaitable,
+      excludeDone: request.excludeDone,
+    };
+    const nodes: CollectedNode[] = [];
+    const listed = new Set<TreeNode>();
+    for (const id of request.ids) {
+      const node = this.#nodes.get(id) as PromisingContext | undefined;
+      if (node === undefined) continue;
+      // Parents come before their children, so each new stand-in there finds its parent.
+      for (const child of node.collectRemainingChildren(options)) {
+        if (listed.has(child)) continue;
+        listed.add(child);
+        nodes.push({
+          id: this.#nameInMessage(child),
+          namespace: child.namespace,
+          parentId: this.#knownParentId(child),
+          isPromise: child instanceof PromisingPromise,
+        });
+      }
+    }
+    return { nodes, outcomes: request.outcomesOf.map((id) => this.#outcomeToSend(id)) };
   }
 
   /** The outcome of settled promise `id`, if it can cross to the worker (see ChildOutcomes). */

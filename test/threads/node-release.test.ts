@@ -7,6 +7,7 @@ import * as promising from "../../src/index.ts";
 import {
   asyncIdentityFn,
   callsAfterReturningFn,
+  collectsManyFn,
   contextsFn,
   keepHandleFn,
   passesOwnPromiseFn,
@@ -85,5 +86,21 @@ describe("main-thread nodes named by a worker", () => {
     }
     // Six rounds name 13,800 nodes; released ones leave far fewer behind.
     expect(pool._trackedNodes() - before).toBeLessThan(3 * ROUND);
+  });
+
+  it("nodes the main thread lists for collectRemainingChildren() in a worker are released too", {
+    timeout: 60_000,
+  }, async () => {
+    const tracked: number[] = [];
+    let listed = 0;
+    for (let round = 0; round < 6; round++) {
+      listed += (await collectsManyFn.with(on)(ROUND)) as number;
+      await workerGcFn.with(on)();
+      tracked.push(pool._trackedNodes());
+    }
+    // The worker saw the main thread's children (most are still remembered when it asks).
+    expect(listed).toBeGreaterThan(ROUND);
+    // Without releases every call and child stays: 24,000 after six rounds.
+    expect(Math.max(...tracked.slice(2)), `tracked after each round: ${tracked}`).toBeLessThan(3 * ROUND);
   });
 });

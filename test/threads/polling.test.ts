@@ -55,6 +55,69 @@ describe("collectRemainingChildren() in a pool worker", () => {
   it("leaves out a child that has settled on the main thread meanwhile", async () => {
     expect(await polling.collectsAfterSettlingFn()).toEqual({ before: 1, after: 0, done: true });
   });
+
+  it("lists the descendants that live on the main thread (children of async functions it called), with its own", async () => {
+    expect(await polling.collectsAcrossThreadsFn()).toEqual({
+      all: [
+        "Promise(<anonymous>, pending)",
+        "Promise(grandchild, pending)",
+        "Promise(grandchildInContext, pending)",
+      ],
+      sameObjects: true,
+      grandchildParentIsChild: true,
+      contextParent: "Promise(contextSpawning, fulfilled)",
+      withContexts: [
+        "Promise(<anonymous>, pending)",
+        "Promise(grandchild, pending)",
+        "Promise(grandchildInContext, pending)",
+        "PromisingContext(onMain)",
+      ],
+      withDone: [
+        "Promise(<anonymous>, pending)",
+        "Promise(childSpawning, fulfilled)",
+        "Promise(contextSpawning, fulfilled)",
+        "Promise(grandchild, pending)",
+        "Promise(grandchildInContext, pending)",
+      ],
+      direct: ["Promise(<anonymous>, pending)"],
+      ofChild: ["Promise(grandchild, pending)"],
+      ofChildDirect: ["Promise(grandchild, pending)"],
+      localPending: true,
+    });
+  });
+
+  it("the same below a promise of the worker itself, whose work called the async function", async () => {
+    expect(await polling.collectsUnderLocalPromiseFn()).toEqual({
+      recursive: ["Promise(grandchild, pending)"],
+      direct: [],
+      withDone: ["Promise(childSpawning, fulfilled)", "Promise(grandchild, pending)"],
+    });
+  });
+
+  it("as on the main thread", async () => {
+    const onMain = promising.function(async function collectsOnMain() {
+      const child = polling.childSpawningFn();
+      polling.contextSpawningFn();
+      await promising.awaitChildren({ recursively: false });
+      const names = (nodes: Set<promising.PromisingContext>) => [...nodes].map(String).sort();
+      return {
+        all: names(promising.collectRemainingChildren()),
+        withContexts: names(promising.collectRemainingChildren({ excludeNonAwaitable: false })),
+        direct: names(promising.collectRemainingChildren({ recursively: false })),
+        ofChild: names(child.collectRemainingChildren()),
+      };
+    });
+    expect(await onMain.with({ awaitChildren: false }).run()).toEqual({
+      all: ["Promise(grandchild, pending)", "Promise(grandchildInContext, pending)"],
+      withContexts: [
+        "Promise(grandchild, pending)",
+        "Promise(grandchildInContext, pending)",
+        "PromisingContext(onMain)",
+      ],
+      direct: [],
+      ofChild: ["Promise(grandchild, pending)"],
+    });
+  });
 });
 
 describe("a failure a pool function learns without observing, then observes", () => {
