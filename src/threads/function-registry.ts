@@ -1,10 +1,13 @@
 /**
  * Names decorated functions (and pools) so that two threads can agree on them. A function is
- * named by the module that decorated it and its rank among the decorations made from that
- * module: module top-level code runs in the same order in every thread, so the n-th
- * decoration of `file:///app/jobs.ts` is the same function in the main thread and in a
- * worker. The function's name is carried along as a check (tools may rename: esbuild turns
- * a shadowed `compute` into `compute2`, so trailing digits are ignored when comparing).
+ * named by the module that decorated it, its name, and its rank among the decorations of that
+ * name made from that module: module top-level code runs in the same order in every thread, so
+ * the n-th decoration of `compute` in `file:///app/jobs.ts` is the same function in the main
+ * thread and in a worker. Ranking per name, not per module, keeps functions of different names
+ * apart when the threads decorate in a different order: a module compiled with legacy
+ * decorators in one thread and standard ones in the other (Vitest with a per-folder tsconfig,
+ * tsx in the worker) decorates a class's methods in another order. Tools may rename (esbuild
+ * turns a shadowed `compute` into `compute2`), so trailing digits of names are ignored.
  */
 import { isLibraryFile } from "./library-files.ts";
 import { locateCallerModule, normalizeModuleSpecifier } from "./module-locator.ts";
@@ -23,10 +26,11 @@ interface Entry {
 }
 
 /**
- * url → decorations in order (weak: something decorated at run time may be collected).
- * Global, so a CommonJS user module and the ESM worker entry agree in a pool worker.
+ * url and name (see functionKey) → decorations in order (weak: something decorated at run time
+ * may be collected). Global, so a CommonJS user module and the ESM worker entry agree in a pool
+ * worker.
  */
-const kRegistry = Symbol.for("promising-ts.function-registry.v2");
+const kRegistry = Symbol.for("promising-ts.function-registry.v3");
 /** url → pools created there, in order: numbered apart, so that a pool never shifts a function's rank. */
 const kPoolRegistry = Symbol.for("promising-ts.pool-registry.v1");
 const globalSlots = globalThis as {
@@ -36,8 +40,16 @@ const globalSlots = globalThis as {
 const registry = (globalSlots[kRegistry] ??= new Map());
 const poolRegistry = (globalSlots[kPoolRegistry] ??= new Map());
 
+const baseName = (name: string) => name.replace(/\d+$/, "");
+
+/** The registry key of functions named `name` decorated in module `url`. */
+function functionKey(url: string, name: string): string {
+  return `${url}\u0000${baseName(name)}`;
+}
+
 function register(
   lists: Map<string, Entry[]>,
+  keyOf: (url: string) => string,
   target: object,
   name: string,
   explicitModule: string | URL | undefined,
@@ -53,8 +65,9 @@ function register(
     if (required) throw error;
     return null;
   }
-  let list = lists.get(url);
-  if (list === undefined) lists.set(url, (list = []));
+  const key = keyOf(url);
+  let list = lists.get(key);
+  if (list === undefined) lists.set(key, (list = []));
   list.push({ name, target: new WeakRef(target) });
   return { url, ordinal: list.length - 1 };
 }
@@ -69,7 +82,7 @@ export function registerFunction(
   explicitModule: string | URL | undefined,
   required: boolean,
 ): FunctionRef | null {
-  const place = register(registry, target, name, explicitModule, required);
+  const place = register(registry, (url) => functionKey(url, name), target, name, explicitModule, required);
   return place === null ? null : { url: place.url, name, ordinal: place.ordinal };
 }
 
@@ -80,20 +93,21 @@ export function registerFunction(
  * name, of the functions decorated after it.
  */
 export function registerPool(pool: object): FunctionRef | null {
-  const place = register(poolRegistry, pool, "ThreadPool", undefined, false);
+  const place = register(poolRegistry, (url) => url, pool, "ThreadPool", undefined, false);
   return place === null ? null : { url: place.url, name: "ThreadPool", ordinal: place.ordinal, kind: "pool" };
 }
 
-const baseName = (name: string) => name.replace(/\d+$/, "");
-
 /** The function `ref` names in this thread, if its module has been loaded here and the names agree. */
 export function lookupFunction(ref: FunctionRef): object | undefined {
-  const entry = (ref.kind === "pool" ? poolRegistry : registry).get(ref.url)?.[ref.ordinal];
+  const entry = (
+    ref.kind === "pool" ? poolRegistry.get(ref.url) : registry.get(functionKey(ref.url, ref.name))
+  )?.[ref.ordinal];
   if (entry === undefined || baseName(entry.name) !== baseName(ref.name)) return undefined;
   return entry.target.deref();
 }
 
 export function describeRef(ref: FunctionRef): string {
-  const what = ref.kind === "pool" ? "pool" : "decoration";
-  return `${ref.name || "(anonymous)"} (${what} #${ref.ordinal} of ${ref.url})`;
+  const name = ref.name || "(anonymous)";
+  if (ref.kind === "pool") return `${name} (pool #${ref.ordinal} of ${ref.url})`;
+  return `${name} (decoration #${ref.ordinal} of that name in ${ref.url})`;
 }
