@@ -9,6 +9,7 @@
  * tsx in the worker) decorates a class's methods in another order. Tools may rename (esbuild
  * turns a shadowed `compute` into `compute2`), so trailing digits of names are ignored.
  */
+import { DecorationError } from "../core/errors.ts";
 import { isLibraryFile } from "./library-files.ts";
 import { locateCallerModule, normalizeModuleSpecifier } from "./module-locator.ts";
 
@@ -56,14 +57,20 @@ function register(
   required: boolean,
 ): { url: string; ordinal: number } | null {
   let url: string;
-  try {
-    url =
-      explicitModule !== undefined
-        ? normalizeModuleSpecifier(explicitModule)
-        : locateCallerModule(isLibraryFile);
-  } catch (error) {
-    if (required) throw error;
-    return null;
+  if (explicitModule !== undefined) {
+    try {
+      url = normalizeModuleSpecifier(explicitModule);
+    } catch (error) {
+      // A `module` option the user wrote is wrong whether or not this function needs it now.
+      throw new DecorationError((error as Error).message, { cause: error });
+    }
+  } else {
+    try {
+      url = locateCallerModule(isLibraryFile);
+    } catch (error) {
+      if (required) throw error;
+      return null;
+    }
   }
   const key = keyOf(url);
   let list = lists.get(key);

@@ -8,6 +8,7 @@ import vm from "node:vm";
 import { build } from "tsdown";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecorationError } from "../../src/core/errors.ts";
+import * as promising from "../../src/index.ts";
 import { isLibraryFile, libraryFilesMatcher } from "../../src/threads/library-files.ts";
 import {
   captureStackFrames,
@@ -280,6 +281,20 @@ describe("normalizeModuleSpecifier", () => {
     for (const value of [null, undefined, 42, {}]) {
       expect(() => normalizeModuleSpecifier(value as unknown as string)).toThrow(TypeError);
     }
+  });
+
+  it("a bad module option is a DecorationError at decoration, for pool and async functions alike", () => {
+    for (const module of ["./module.js", "https://example.com/m.js", ""]) {
+      expect(() => promising.function({ useThreadPool: true, module }, function poolFn() {})).toThrow(
+        promising.DecorationError,
+      );
+      expect(() => promising.function({ module }, async function asyncFn() {})).toThrow(
+        promising.DecorationError,
+      );
+    }
+    expect(() => promising.function({ useThreadPool: true, module: "./module.js" }, () => 1)).toThrow(
+      /relative path.*import\.meta\.url/,
+    );
   });
 });
 
