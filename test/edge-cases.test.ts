@@ -140,6 +140,41 @@ describe("ContextAlreadyActiveError only for a context entered in this flow (SPE
     await expect(reentered()).rejects.toBeInstanceOf(promising.ContextAlreadyActiveError);
   });
 
+  it("an async block runs until its promise settles: re-entering before throws, a promise it left may enter after", async () => {
+    const ctx = new promising.PromisingContext({ namespace: "async-block" });
+    await expect(
+      ctx.run(async () => {
+        await sleep(1);
+        return ctx.run(() => 1);
+      }),
+    ).rejects.toBeInstanceOf(promising.ContextAlreadyActiveError);
+    const left: promising.Promise<string>[] = [];
+    expect(
+      await ctx.run(async () => {
+        left.push(
+          new promising.Promise(() => ctx.run(() => "entered later"), { parent: null, startSoon: false }),
+        );
+        await sleep(1);
+        return "block done";
+      }),
+    ).toBe("block done");
+    expect(await left[0]).toBe("entered later");
+  });
+
+  it("so does a function wrapped by promising.context: its context stays active across its awaits", async () => {
+    const wrapped = promising.context(async function wrapped() {
+      await sleep(1);
+      return promising.getActiveContext().run(() => "re-entered");
+    });
+    await expect(wrapped()).rejects.toBeInstanceOf(promising.ContextAlreadyActiveError);
+  });
+
+  it("an async block's ignored failure still reaches unhandledRejection with its own error", () => {
+    const result = runFixture("async-block-unhandled.ts");
+    expect(result.stdout).toContain("unhandledRejection: the block's own error");
+    expect(result.stdout).toContain("fixture finished");
+  });
+
   it("a sync block is over once it returns: its timers and children may enter the context again", async () => {
     const ctx = new promising.PromisingContext({ namespace: "reused" });
     const enterLater = promising.function(async function enterLater() {

@@ -3,7 +3,7 @@
  * of a function (decorator form). Unlike `promising.function`, it returns what the block or
  * function returns, not a Promise.
  */
-import { PromisingContext } from "../core/context.ts";
+import { PromisingContext, runBlock } from "../core/context.ts";
 import {
   CONTEXT_KEYS,
   type ContextOptions,
@@ -73,11 +73,31 @@ function stateOf(fn: unknown): ContextFunctionState {
   return state;
 }
 
+/**
+ * Async when the function is, or, for a `promising.context` wrapper (a plain function that
+ * returns what it wraps returns), when the function it wraps is.
+ */
+export function isAsyncFunction(fn: AnyFunction): boolean {
+  let inner = fn;
+  for (
+    let wrapped = contextWrappedOriginal(inner);
+    wrapped !== null;
+    wrapped = contextWrappedOriginal(inner)
+  ) {
+    inner = wrapped;
+  }
+  return Object.prototype.toString.call(inner) === "[object AsyncFunction]";
+}
+
 function makeContextFunction(state: ContextFunctionState): ContextFunction {
   const { original, options, receiver, naming } = state;
+  // The block below is a plain arrow; what decides how long it runs is the wrapped function.
+  const originalIsAsync = isAsyncFunction(original);
   const callInContext = (thisArg: unknown, args: unknown[]) =>
-    new PromisingContext({ ...options, namespace: naming.namespace }, decorationError).run(() =>
-      original.apply(thisArg, args),
+    runBlock(
+      new PromisingContext({ ...options, namespace: naming.namespace }, decorationError),
+      () => original.apply(thisArg, args),
+      originalIsAsync,
     );
   const wrapper =
     receiver === null

@@ -23,7 +23,7 @@ import {
 import { describeValue, RECURSIVELY, UNCHANGED } from "../core/sentinels.ts";
 import { getThreadBridge } from "../core/thread-contract.ts";
 import type { TreeNode } from "../core/tree.ts";
-import { contextWrappedOriginal } from "./context.ts";
+import { isAsyncFunction } from "./context.ts";
 import { applyDecorator, isLegacyDecoratorCall, mirrorSignature, type Wrapping } from "./decorate.ts";
 
 type AnyFunction = (...args: any[]) => any;
@@ -119,23 +119,6 @@ function stateOf(fn: unknown): FunctionState {
 
 function functionTag(fn: Function): string {
   return Object.prototype.toString.call(fn);
-}
-
-/**
- * Async when the function is, or, for a `promising.context` wrapper (a plain function that
- * returns what it wraps returns), when the function it wraps is: `@promising.fn` stacked on
- * `@promising.context` must see an async method as async, as in the other order.
- */
-function isAsyncFunction(fn: AnyFunction): boolean {
-  let inner = fn;
-  for (
-    let wrapped = contextWrappedOriginal(inner);
-    wrapped !== null;
-    wrapped = contextWrappedOriginal(inner)
-  ) {
-    inner = wrapped;
-  }
-  return functionTag(inner) === "[object AsyncFunction]";
 }
 
 function checkDecoratable(fn: unknown): asserts fn is AnyFunction {
@@ -251,17 +234,27 @@ function makeWrapper(state: FunctionState): PromisingFunction {
   return wrapper as unknown as PromisingFunction;
 }
 
-function decorate(fn: AnyFunction, options: Record<string, unknown>, isMethod: boolean): PromisingFunction {
+function decorate(
+  fn: AnyFunction,
+  options: Record<string, unknown>,
+  placement: "static" | "instance" | undefined,
+): PromisingFunction {
   checkDecoratable(fn);
   const isAsync = isAsyncFunction(fn);
   checkUseThreadPool({ original: fn, isAsync }, options);
-  const identity: FunctionIdentity = { ref: null, home: null, isMethod, wrapper: null };
+  const identity: FunctionIdentity = {
+    ref: null,
+    home: null,
+    isMethod: placement !== undefined,
+    wrapper: null,
+  };
   // Named here, at the decoration site, because the call stack is what locates the module.
   identity.ref = getThreadBridge().registerFunction(
     identity,
     fn.name,
     options.module as string | URL | undefined,
     options.useThreadPool === true,
+    placement,
   );
   identity.wrapper = makeWrapper(createState(fn, isAsync, identity, options, null, fn.name || null));
   return identity.wrapper;
@@ -269,7 +262,7 @@ function decorate(fn: AnyFunction, options: Record<string, unknown>, isMethod: b
 
 const functionWrapping: Wrapping = {
   apiName: "promising.function",
-  wrap: (fn, options) => decorate(fn, options, false),
+  wrap: (fn, options) => decorate(fn, options, undefined),
   bind(wrapper, receiver) {
     const state = stateOf(wrapper);
     return makeWrapper({ ...state, receiver: { value: receiver }, runSpec: null });
@@ -416,7 +409,7 @@ async function awaitRoot(promise: PromisingPromise<unknown>, mode: unknown): Pro
 /** The same, for a method decorator call: the decorated function is marked as a method. */
 const methodWrapping: Wrapping = {
   ...functionWrapping,
-  wrap: (fn, options) => decorate(fn, options, true),
+  wrap: (fn, options, placement) => decorate(fn, options, placement ?? "instance"),
 };
 
 /** Whether `args` are a method decorator's (standard `(fn, context)` or legacy `(target, key, descriptor)`). */

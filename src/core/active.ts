@@ -9,7 +9,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EXPLICIT_PARENT, IS_BLOCK_ENTRY, IS_PROMISE, SELF_DONE, type TreeNode } from "./tree.ts";
 
-/** One `ctx.run(block)`: open while the block runs (for an async block: until its promise settles, when that can be watched). */
+/** One `ctx.run(block)`: open while the block runs (for an async block: until its promise settles; see runBlock in context.ts). */
 export class BlockEntry {
   readonly _flags = IS_BLOCK_ENTRY;
   open = true;
@@ -25,14 +25,15 @@ export type ActiveValue = TreeNode | BlockEntry;
 
 /** A node created where `value` was active: its outer value, kept for isEnteredInFlow. */
 export interface HasOuter extends TreeNode {
-  /** @internal What was active where it was created (null: nothing, or only its parent). */
+  /** @internal What was active where it was created (null: nothing, or just its implicit parent). */
   _outer: ActiveValue | null;
 }
 
 // One storage per process, shared through the global registry of symbols: a program (or a pool
 // worker) that loads both the ESM and the CommonJS build of the library still sees one active
 // context, so nodes created by either copy nest correctly.
-const kStorage = Symbol.for("promising-ts.active-context");
+// Versioned: the stored value's shape is part of the contract between copies (v2: BlockEntry).
+const kStorage = Symbol.for("promising-ts.active-context.v2");
 const globalSlots = globalThis as { [kStorage]?: AsyncLocalStorage<ActiveValue> };
 const storage = (globalSlots[kStorage] ??= new AsyncLocalStorage<ActiveValue>());
 

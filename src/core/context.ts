@@ -20,7 +20,6 @@ import {
   type ContextOptions,
   type ErrorFactory,
   HIERARCHY_KEYS,
-  isThenable,
   setParentRecognizer,
   typeError,
   validateCallOptions,
@@ -126,43 +125,12 @@ export class PromisingContext implements ContextMethods, TreeNode {
   }
 
   /**
-   * Runs `block` with this context active and returns exactly what the block returns
-   * (a value for a sync block, the block's own promise for an async one). Works on a
+   * Runs `block` with this context active and returns what the block returns (a value for a
+   * sync block; for an async one, a promise settling as the block's does). Works on a
    * promising.Promise too (a Promise is a context), like `with promise:` in Python.
    */
   run<R>(block: (context: this) => R): R {
-    if (typeof block !== "function") {
-      throw new TypeError(`run() expects a function, got ${typeof block}.`);
-    }
-    if (isEnteredInFlow(this)) {
-      throw new ContextAlreadyActiveError(
-        `${this} is already active in this flow. Create a fresh context with promising.context(...) instead of re-entering it.`,
-      );
-    }
-    const entry = new BlockEntry(this, activeValue());
-    // A promise's busy state follows its own work; only plain contexts count their blocks.
-    const counted = !(this._flags & IS_PROMISE);
-    if (counted) enterRun(this);
-    let result: R;
-    try {
-      result = runWithActive(entry, block, this);
-    } catch (error) {
-      exitBlock(this, entry, counted);
-      throw error;
-    }
-    let thenable = false;
-    try {
-      thenable = isThenable(result);
-    } catch {
-      // A result whose `then` getter throws is no thenable we can wait on: the block is over.
-    }
-    // A sync block is over once it returns, whatever it returns. An async one goes on in the
-    // flows it started until its promise settles, which cannot be watched without marking its
-    // rejection as handled: its entry stays open there.
-    if (!isAsyncFunction(block)) entry.open = false;
-    if (thenable) exitRunWhenSettled(this, counted, result as PromiseLike<unknown>);
-    else if (counted) exitRun(this);
-    return result;
+    return runBlock(this, block, isAsyncFunction(block));
   }
 
   toString(): string {
@@ -287,27 +255,87 @@ function exitRun(context: TreeNode): void {
   releaseIfQuiet(context);
 }
 
+const nativeThen = NativePromise.prototype.then;
+
+const isAsyncFunction = (fn: unknown): boolean =>
+  Object.prototype.toString.call(fn) === "[object AsyncFunction]";
+
+/**
+ * @internal `context.run(block)`. `blockIsAsync`: the block is an async function, or a plain
+ * function standing for one (a `promising.context` wrapper of an async function).
+ *
+ * A sync block is over once it returns, whatever it returns: its entry closes, so timers and
+ * children it left behind may enter the context again (SPEC 4.3). An async block goes on until
+ * its promise settles, which is watched through a promise derived from it and returned in its
+ * place: nobody else can hold an async function's own promise, and the derived one settles as it
+ * does, so an ignored failure still reaches `unhandledRejection` (watching the block's own promise
+ * and returning it would mark its rejection as handled and hide that failure from Node).
+ */
+export function runBlock<C extends TreeNode, R>(
+  context: C,
+  block: (context: C) => R,
+  blockIsAsync: boolean,
+): R {
+  if (typeof block !== "function") {
+    throw new TypeError(`run() expects a function, got ${typeof block}.`);
+  }
+  if (isEnteredInFlow(context)) {
+    throw new ContextAlreadyActiveError(
+      `${context} is already active in this flow. Create a fresh context with promising.context(...) instead of re-entering it.`,
+    );
+  }
+  const entry = new BlockEntry(context, activeValue());
+  // A promise's busy state follows its own work; only plain contexts count their blocks.
+  const counted = !(context._flags & IS_PROMISE);
+  if (counted) enterRun(context);
+  let result: R;
+  try {
+    result = runWithActive(entry, block, context);
+  } catch (error) {
+    exitBlock(context, entry, counted);
+    throw error;
+  }
+  if (blockIsAsync && result instanceof NativePromise && !(result as { [kNode]?: boolean })[kNode]) {
+    const over = () => exitBlock(context, entry, counted);
+    return nativeThen.call(
+      result,
+      (value: unknown) => {
+        over();
+        return value;
+      },
+      (error: unknown) => {
+        over();
+        throw error;
+      },
+    ) as R;
+  }
+  entry.open = false;
+  if (counted) exitRunWhenSettled(context, result);
+  return result;
+}
+
 function exitBlock(context: TreeNode, entry: BlockEntry, counted: boolean): void {
   entry.open = false;
   if (counted) exitRun(context);
 }
 
-const isAsyncFunction = (fn: Function): boolean =>
-  Object.prototype.toString.call(fn) === "[object AsyncFunction]";
-
 /**
- * Whether a block counts as running for its context's busy state (awaitChildren, collect): a
- * promising Promise it returned can be watched without being observed, so the context stays
- * busy until it settles. A foreign promise cannot be watched without marking its rejection as
- * handled, which would hide an ignored failure from Node, so that run is closed now and the
- * block's promise returned untouched; children created later make the context busy again (tree.ts).
+ * A sync block that returned a promising Promise counts as running (its context busy, for
+ * awaitChildren and collecting) until that promise settles: it can be watched without being
+ * observed. Any other result (a foreign promise included) ends the run now; children created
+ * later make the context busy again (tree.ts).
  */
-function exitRunWhenSettled(context: TreeNode, counted: boolean, result: PromiseLike<unknown>): void {
-  if (!counted) return;
-  const waitable = result as Partial<{ [kNode]: boolean; _whenDone(callback: () => void): void }>;
-  if (waitable[kNode] === true && waitable._whenDone !== undefined)
-    waitable._whenDone(() => exitRun(context));
-  else exitRun(context);
+function exitRunWhenSettled(context: TreeNode, result: unknown): void {
+  try {
+    const waitable = result as Partial<{ [kNode]: boolean; _whenDone(callback: () => void): void }>;
+    if (typeof waitable === "object" && waitable !== null && waitable[kNode] === true && waitable._whenDone) {
+      waitable._whenDone(() => exitRun(context));
+      return;
+    }
+  } catch {
+    // A hostile result (a Proxy whose traps throw) is no promise of ours: the block is over.
+  }
+  exitRun(context);
 }
 
 function nearestPromise(start: TreeNode | null): import("./promise.ts").PromisingPromise<unknown> | null {

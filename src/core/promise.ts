@@ -164,7 +164,11 @@ export class PromisingPromise<T> extends NativePromise<T> {
   /** @internal Notified when the first layer is known. */
   declare _layerWaiters: (() => void)[] | null;
   /** @internal */ declare _resolveNative: ((value: unknown) => void) | null;
-  /** @internal What was active where it was created (see isEnteredInFlow in active.ts). */
+  /**
+   * @internal What was active where it was created, when that is not simply its parent (a block
+   * running in its parent, or anything for an explicit parent); null otherwise. See
+   * isEnteredInFlow in active.ts.
+   */
   declare _outer: ActiveValue | null;
 
   /**
@@ -199,11 +203,10 @@ export class PromisingPromise<T> extends NativePromise<T> {
     this._waiters = null;
     this._layerWaiters = null;
     this._resolveNative = capturedResolve;
-    this._outer = null;
+    this._outer = work === INTERNAL ? slotOuter : null;
     // The slots must not outlive the call: they would keep the last promise alive.
     capturedResolve = noop;
     if (work === INTERNAL) {
-      this._outer = slotOuter;
       initFromCall(this, slotSpec!, slotParent, slotThis, slotArgs!);
       slotSpec = slotParent = slotArgs = slotOuter = null;
       slotThis = undefined;
@@ -522,7 +525,7 @@ function initFromPublic(promise: PromisingPromise<unknown>, work: unknown, optio
   }
   const active = activeValue();
   const parent = (opts.parent === undefined ? nodeOf(active) : opts.parent) as TreeNode | null;
-  promise._outer = active;
+  promise._outer = outerOf(active, parent, opts.parent !== undefined);
   initNode(
     promise,
     (opts.namespace as string | null | undefined) ?? null,
@@ -559,9 +562,22 @@ export function createCallPromise<T>(spec: CallSpec, thisArg: unknown, args: unk
   slotThis = thisArg;
   slotArgs = args;
   const active = activeValue();
-  slotOuter = active;
   slotParent = spec.parent === undefined ? nodeOf(active) : spec.parent;
+  slotOuter = outerOf(active, slotParent, spec.parent !== undefined);
   return new PromisingPromise<T>(INTERNAL as never);
+}
+
+/**
+ * What a new promise keeps of the active value where it is created (its `_outer`): nothing when
+ * that is its implicit parent itself (the common case: a promise created in another's work), so
+ * that nothing more is retained than the parent link already holds.
+ */
+function outerOf(
+  active: ActiveValue | null,
+  parent: TreeNode | null,
+  explicitParent: boolean,
+): ActiveValue | null {
+  return explicitParent || active !== parent ? active : null;
 }
 
 /** Wraps a foreign thenable returned by a sync function into a child promise (SPEC 2.1). */
