@@ -338,6 +338,21 @@ describe("TC39 decorators: private methods", () => {
     expect(p.namespace).toBe("Vault.#open");
     expect(await Vault.make()).toBe("Vault.#make");
   });
+
+  it("an instance private method is named after the class that declares it, also when a subclass is built first", async () => {
+    class Base {
+      @promising.fn
+      async #work() {
+        return promising.getActivePromise().namespace;
+      }
+      work() {
+        return this.#work();
+      }
+    }
+    class Derived extends Base {}
+    expect(await new Derived().work()).toBe("Base.#work");
+    expect(await new Base().work()).toBe("Base.#work");
+  });
 });
 
 describe("TC39 decorators: @promising.context on methods", () => {

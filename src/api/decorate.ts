@@ -12,7 +12,8 @@ type AnyFunction = (...args: any[]) => any;
 export interface Wrapping {
   readonly apiName: string;
   /** Wraps `fn`; `namespace` is the default namespace (function name, or Class.method later). */
-  wrap(fn: AnyFunction, options: Record<string, unknown>): AnyFunction;
+  /** `placement`: where a decorated method lives; absent for a plain function. */
+  wrap(fn: AnyFunction, options: Record<string, unknown>, placement?: "static" | "instance"): AnyFunction;
   /** A wrapper that calls with `this === receiver` whatever the call site (for `obj.method.with()`). */
   bind(wrapper: AnyFunction, receiver: object): AnyFunction;
   /**
@@ -28,6 +29,8 @@ interface StandardContext {
   name: string | symbol;
   static: boolean;
   private: boolean;
+  /** The class's decorator metadata object, where the compiler provides one (esbuild does; tsc needs Symbol.metadata). */
+  metadata?: object;
   addInitializer(initializer: (this: unknown) => void): void;
 }
 
@@ -102,7 +105,7 @@ function decorateStandard(
       `${wrapping.apiName} decorates functions and methods (instance or static); it cannot decorate a ${context.kind}. Getters, setters, fields and classes are out of scope.`,
     );
   }
-  const wrapper = wrapping.wrap(fn, options);
+  const wrapper = wrapping.wrap(fn, options, context.static ? "static" : "instance");
   const key = context.name;
   let installed = false;
   context.addInitializer(function (this: unknown) {
@@ -111,7 +114,9 @@ function decorateStandard(
     if (context.private) {
       // A private method cannot be looked up by its key, so it gets no binding getter; its
       // namespace still names its class (`Class.#method`).
-      const owner = context.static ? (this as AnyFunction) : (this as object).constructor;
+      const owner = context.static
+        ? (this as AnyFunction)
+        : declaringClass((this as object).constructor as AnyFunction, context.metadata);
       wrapping.nameMethod(wrapper, methodNamespace(owner, key), context.static ? owner : null);
       if (context.static) renameOnceClassIsNamed(wrapping, wrapper, owner as AnyFunction, key);
       return;
@@ -127,6 +132,30 @@ function decorateStandard(
     }
   });
   return wrapper;
+}
+
+const metadataKeys: symbol[] = [
+  ...((Symbol as { metadata?: symbol }).metadata !== undefined
+    ? [(Symbol as { metadata?: symbol }).metadata!]
+    : []),
+  Symbol.for("Symbol.metadata"),
+];
+
+/**
+ * The class that declares an instance method, from the first instance built, which may be of a
+ * subclass: the class in its constructor's chain that owns the decorator metadata object the
+ * method's decorator saw (every decorated class has one of its own). Without metadata (tsc on a
+ * Node without Symbol.metadata), the instance's own class.
+ */
+function declaringClass(constructor: AnyFunction, metadata: object | undefined): AnyFunction {
+  if (metadata === undefined) return constructor;
+  for (let cls: unknown = constructor; typeof cls === "function"; cls = Object.getPrototypeOf(cls)) {
+    for (const key of metadataKeys) {
+      if (Object.hasOwn(cls, key) && (cls as unknown as Record<symbol, unknown>)[key] === metadata)
+        return cls as AnyFunction;
+    }
+  }
+  return constructor;
 }
 
 /**
@@ -159,7 +188,11 @@ function decorateLegacy(
       `${wrapping.apiName} decorates methods; ${String(key)} is a getter, setter or field, which is out of scope.`,
     );
   }
-  const wrapper = wrapping.wrap(descriptor.value as AnyFunction, options);
+  const wrapper = wrapping.wrap(
+    descriptor.value as AnyFunction,
+    options,
+    typeof target === "function" ? "static" : "instance",
+  );
   wrapping.nameMethod(wrapper, methodNamespace(target, key), target);
   // Legacy decorators cannot run code after the class is complete, and returning an accessor
   // would break other decorators stacked around this one (they expect `descriptor.value`).
