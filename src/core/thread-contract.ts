@@ -55,6 +55,8 @@ export interface ThreadBridge {
     name: string,
     module: string | URL | undefined,
     required: boolean,
+    /** For methods: "static" or "instance" (they are named apart from plain functions). */
+    placement?: "static" | "instance",
   ): unknown;
   /**
    * In a pool worker, calls of decorated functions become children in the main thread's tree;

@@ -6,17 +6,24 @@
  * thread and in a worker. Ranking per name, not per module, keeps functions of different names
  * apart when the threads decorate in a different order: a module compiled with legacy
  * decorators in one thread and standard ones in the other (Vitest with a per-folder tsconfig,
- * tsx in the worker) decorates a class's methods in another order. Tools may rename (esbuild
- * turns a shadowed `compute` into `compute2`), so trailing digits of names are ignored.
+ * tsx in the worker) decorates a class's methods in another order (legacy: instance methods
+ * first; standard: static ones first). So methods are also told apart by placement (static or
+ * instance), and compared by their exact name: a method's name is a property key, which no tool
+ * renames. Tools may rename plain functions (esbuild turns a shadowed `compute` into
+ * `compute2`), so for those trailing digits are ignored.
  */
 import { DecorationError } from "../core/errors.ts";
 import { isLibraryFile } from "./library-files.ts";
 import { locateCallerModule, normalizeModuleSpecifier } from "./module-locator.ts";
 
+/** Where a decorated method lives; absent for plain functions. */
+export type MethodPlacement = "static" | "instance";
+
 export interface FunctionRef {
   readonly url: string;
   readonly name: string;
   readonly ordinal: number;
+  readonly placement?: MethodPlacement;
   /** Pools are numbered apart from functions (see registerPool); absent for functions. */
   readonly kind?: "pool";
 }
@@ -31,7 +38,7 @@ interface Entry {
  * may be collected). Global, so a CommonJS user module and the ESM worker entry agree in a pool
  * worker.
  */
-const kRegistry = Symbol.for("promising-ts.function-registry.v3");
+const kRegistry = Symbol.for("promising-ts.function-registry.v4");
 /** url → pools created there, in order: numbered apart, so that a pool never shifts a function's rank. */
 const kPoolRegistry = Symbol.for("promising-ts.pool-registry.v1");
 const globalSlots = globalThis as {
@@ -43,10 +50,13 @@ const poolRegistry = (globalSlots[kPoolRegistry] ??= new Map());
 
 const baseName = (name: string) => name.replace(/\d+$/, "");
 
-/** The registry key of functions named `name` decorated in module `url`. */
-function functionKey(url: string, name: string): string {
-  return `${url}\u0000${baseName(name)}`;
+/** The registry key of functions named `name` decorated in module `url` (methods: at `placement`). */
+function functionKey(url: string, name: string, placement: MethodPlacement | undefined): string {
+  return placement === undefined ? `${url}\u0000fn:${baseName(name)}` : `${url}\u0000${placement}:${name}`;
 }
+
+const sameName = (a: string, b: string, placement: MethodPlacement | undefined) =>
+  placement === undefined ? baseName(a) === baseName(b) : a === b;
 
 function register(
   lists: Map<string, Entry[]>,
@@ -88,9 +98,19 @@ export function registerFunction(
   name: string,
   explicitModule: string | URL | undefined,
   required: boolean,
+  placement?: MethodPlacement,
 ): FunctionRef | null {
-  const place = register(registry, (url) => functionKey(url, name), target, name, explicitModule, required);
-  return place === null ? null : { url: place.url, name, ordinal: place.ordinal };
+  const place = register(
+    registry,
+    (url) => functionKey(url, name, placement),
+    target,
+    name,
+    explicitModule,
+    required,
+  );
+  if (place === null) return null;
+  const ref = { url: place.url, name, ordinal: place.ordinal };
+  return placement === undefined ? ref : { ...ref, placement };
 }
 
 /**
@@ -107,14 +127,17 @@ export function registerPool(pool: object): FunctionRef | null {
 /** The function `ref` names in this thread, if its module has been loaded here and the names agree. */
 export function lookupFunction(ref: FunctionRef): object | undefined {
   const entry = (
-    ref.kind === "pool" ? poolRegistry.get(ref.url) : registry.get(functionKey(ref.url, ref.name))
+    ref.kind === "pool"
+      ? poolRegistry.get(ref.url)
+      : registry.get(functionKey(ref.url, ref.name, ref.placement))
   )?.[ref.ordinal];
-  if (entry === undefined || baseName(entry.name) !== baseName(ref.name)) return undefined;
+  if (entry === undefined || !sameName(entry.name, ref.name, ref.placement)) return undefined;
   return entry.target.deref();
 }
 
 export function describeRef(ref: FunctionRef): string {
   const name = ref.name || "(anonymous)";
   if (ref.kind === "pool") return `${name} (pool #${ref.ordinal} of ${ref.url})`;
-  return `${name} (decoration #${ref.ordinal} of that name in ${ref.url})`;
+  const what = ref.placement === undefined ? "" : ` ${ref.placement} method`;
+  return `${name} (decoration #${ref.ordinal} of that name${what} in ${ref.url})`;
 }
