@@ -1,4 +1,4 @@
-// Not a library: the least that any implementation of SPEC.md's promise must do per child, to show
+// Not a library: part of what any implementation of SPEC.md's promise must do per child (a lower bound), to show
 // how far below promising-ts a design within the spec could go. Each child is
 // - a native Promise subclass instance (SPEC 1: `promising.Promise` extends the native Promise),
 //   holding its parent, its work and its state, and keeping its native `resolve`;
