@@ -88,10 +88,13 @@ function failCallsWhileImporting(bridge: ThreadBridge, runtime: WorkerRuntime): 
     return interceptCall(origin, thisArg, args);
   };
   // `await main.run()` at a module's top level does nothing there (SPEC 1): the module's entry
-  // point is for the main thread. Called while a task runs, run() is a call like any other.
+  // point is for the main thread. That holds whenever no task is in the flow, not only while the
+  // worker imports the module: top-level code may reach run() later, after an async preamble, a
+  // timer or an I/O callback. Called while a task runs (its body or a continuation of it, where
+  // the task's promise is active), run() is a call like any other.
   const runAsRoot = bridge.runAsRoot!;
   bridge.runAsRoot = (origin, thisArg, args, awaitChildren) => {
-    if (runtime.importing !== null && activeNode() === null) return Promise.resolve(undefined);
+    if (activeNode() === null) return Promise.resolve(undefined);
     return runAsRoot(origin, thisArg, args, awaitChildren);
   };
   return bridge;

@@ -1,7 +1,7 @@
 /**
  * Entry point of a pool worker thread. It publishes the worker runtime on `globalThis`
- * before the library loads (so the library installs the worker bridge, and `fn.run()` at a
- * module's top level is a no-op here), then runs the tasks it is sent one at a time, each
+ * before the library loads (so the library installs the worker bridge, and `fn.run()` outside
+ * a task, as at a module's top level, is a no-op here), then runs the tasks it is sent one at a time, each
  * only if it wins the task's claim (the main thread may have given it to another worker).
  */
 import { readFileSync } from "node:fs";
