@@ -296,7 +296,7 @@ export function createWorkerBridge(runtime: WorkerRuntime): ThreadBridge {
         settleFromAnswer(standIns[index]!, answer.outcomes[index]);
       const found = new Set<TreeNode>();
       for (const entry of answer.nodes) {
-        const node = localNodeFor(runtime, entry);
+        const node = localNodeFor(runtime, entry, root);
         // Direct children here: not those made inside a promise of this worker, whose parent
         // there is the nearest node the main thread knows.
         if (!recursively && node._parent !== null && node._parent !== root && !runtime.ids.has(node._parent))
@@ -396,14 +396,18 @@ function topmostRemote(
 }
 
 /**
- * This worker's node for one the main thread listed (an occurrence of its id): the stand-in or
- * context it already has, else a new one, under its parent when this worker has that.
+ * This worker's node for one the main thread listed below `root` (an occurrence of its id): the
+ * stand-in or context it already has, else a new one, under its parent when this worker has that
+ * (a node it keeps, a mirrored ancestor of the running task, or `root` or one of its ancestors,
+ * which may be mirrored ancestors of a task that has ended).
  */
-function localNodeFor(runtime: WorkerRuntime, entry: CollectedNode): TreeNode {
-  const parent = knownNode(runtime, entry.parentId);
+function localNodeFor(runtime: WorkerRuntime, entry: CollectedNode, root: TreeNode): TreeNode {
+  const parent =
+    knownNode(runtime, entry.parentId) ??
+    (entry.parentId === undefined ? null : ancestorWithId(runtime, root, entry.parentId));
   if (entry.isPromise) return makeHandle(runtime, entry.id, entry.namespace, parent, true);
   runtime.nodeRefs.received(entry.id);
-  let node: TreeNode | null = knownNode(runtime, entry.id) ?? ancestorOfTask(runtime, entry.id);
+  let node: TreeNode | null = knownNode(runtime, entry.id);
   if (node === null) {
     runtime.mirroring = true;
     try {
@@ -417,9 +421,12 @@ function localNodeFor(runtime: WorkerRuntime, entry: CollectedNode): TreeNode {
   return node;
 }
 
-/** The running task's ancestor that stands for main-thread node `id` (ancestors are not in nodeRefs). */
-function ancestorOfTask(runtime: WorkerRuntime, id: number): TreeNode | null {
-  for (let node = runtime.taskNode; node !== null; node = node._parent) {
+/**
+ * `from` or its nearest ancestor that stands for main-thread node `id`; from the running task's
+ * promise, one of its mirrored ancestors (mirrored contexts are not in nodeRefs).
+ */
+function ancestorWithId(runtime: WorkerRuntime, from: TreeNode | null, id: number): TreeNode | null {
+  for (let node = from; node !== null; node = node._parent) {
     if (runtime.ids.get(node) === id) return node;
   }
   return null;
@@ -569,10 +576,13 @@ export function decodeArg(runtime: WorkerRuntime, arg: unknown): unknown {
     : arg;
 }
 
-/** The local node for main-thread id `id`, if this thread still has one (a stand-in's parent). */
+/**
+ * The local node for main-thread id `id`, if this thread still has one (a stand-in's parent): one
+ * it keeps, or the running task's promise or one of its mirrored ancestors.
+ */
 function knownNode(runtime: WorkerRuntime, id: number | undefined): TreeNode | null {
   if (id === undefined) return null;
   if (id === runtime.taskNodeId && runtime.taskNode !== null) return runtime.taskNode;
   const known = runtime.nodeRefs.get(id);
-  return known === undefined ? null : (known as TreeNode);
+  return known === undefined ? ancestorWithId(runtime, runtime.taskNode, id) : (known as TreeNode);
 }

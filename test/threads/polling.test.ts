@@ -94,6 +94,33 @@ describe("collectRemainingChildren() in a pool worker", () => {
     });
   });
 
+  it("on a context of the main thread that the task runs in: the stand-ins it lists sit under that context", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const outcome = await promising.context({ namespace: "outer" }).run(async () => {
+      const sibling = polling.gatedFn(gate);
+      const argument = polling.gatedFn.with({ namespace: "argument" })(gate);
+      try {
+        return await polling.collectsInAncestorContextFn(argument);
+      } finally {
+        release();
+        await Promise.all([sibling, argument]);
+      }
+    });
+    expect(outcome).toEqual({
+      context: "PromisingContext(outer)",
+      listed: [
+        "Promise(argument, pending)",
+        "Promise(collectsInAncestorContext, pending)",
+        "Promise(gated, pending)",
+      ],
+      siblingParentIsContext: true,
+      siblingTrace: ["PromisingContext(outer)", "Promise(gated"],
+      argumentParentIsContext: true,
+      argumentTrace: ["PromisingContext(outer)", "Promise(argument"],
+    });
+  });
+
   it("as on the main thread", async () => {
     const onMain = promising.function(async function collectsOnMain() {
       const child = polling.childSpawningFn();
