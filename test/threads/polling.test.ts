@@ -3,6 +3,7 @@
 // Python Future's done() can be polled from any thread).
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
+import { gate } from "../helpers.ts";
 import * as polling from "./fixtures/polling.ts";
 import { pollsFn } from "./fixtures/polling.ts";
 import { runFixtureScript } from "./run-fixture.ts";
@@ -51,13 +52,24 @@ describe("promises reaching a worker as arguments or layers keep their place in 
   });
 });
 
+/** Runs `body` with the grandchildren that the fixtures start kept pending until it has finished. */
+async function holdingGrandchildren<T>(body: () => PromiseLike<T>): Promise<T> {
+  const held = gate();
+  polling.holdGrandchildren(held.promise);
+  try {
+    return await body();
+  } finally {
+    held.open();
+  }
+}
+
 describe("collectRemainingChildren() in a pool worker", () => {
   it("leaves out a child that has settled on the main thread meanwhile", async () => {
     expect(await polling.collectsAfterSettlingFn()).toEqual({ before: 1, after: 0, done: true });
   });
 
   it("lists the descendants that live on the main thread (children of async functions it called), with its own", async () => {
-    expect(await polling.collectsAcrossThreadsFn()).toEqual({
+    expect(await holdingGrandchildren(() => polling.collectsAcrossThreadsFn())).toEqual({
       all: [
         "Promise(<anonymous>, pending)",
         "Promise(grandchild, pending)",
@@ -87,7 +99,7 @@ describe("collectRemainingChildren() in a pool worker", () => {
   });
 
   it("the same below a promise of the worker itself, whose work called the async function", async () => {
-    expect(await polling.collectsUnderLocalPromiseFn()).toEqual({
+    expect(await holdingGrandchildren(() => polling.collectsUnderLocalPromiseFn())).toEqual({
       recursive: ["Promise(grandchild, pending)"],
       direct: [],
       withDone: ["Promise(childSpawning, fulfilled)", "Promise(grandchild, pending)"],
@@ -134,7 +146,7 @@ describe("collectRemainingChildren() in a pool worker", () => {
         ofChild: names(child.collectRemainingChildren()),
       };
     });
-    expect(await onMain.with({ awaitChildren: false }).run()).toEqual({
+    expect(await holdingGrandchildren(() => onMain.with({ awaitChildren: false }).run())).toEqual({
       all: ["Promise(grandchild, pending)", "Promise(grandchildInContext, pending)"],
       withContexts: [
         "Promise(grandchild, pending)",

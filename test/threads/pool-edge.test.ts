@@ -1,6 +1,7 @@
 // Pool functions on REAL worker threads: call forms and edge cases (fixtures/pool-edge.ts).
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import * as promising from "../../src/index.ts";
+import { gate } from "../helpers.ts";
 import * as edge from "./fixtures/pool-edge.ts";
 import { runFixtureScript } from "./run-fixture.ts";
 
@@ -108,10 +109,19 @@ describe("run() called while a pool function runs", () => {
 
   it("awaitChildren: false returns without waiting for the children", async () => {
     edge.runLog.length = 0;
-    expect(await edge.runsHelperFn("no children")).toBe(30);
-    expect(edge.runLog).toEqual(["tenTimes(3) parent: null"]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(edge.runLog).toEqual(["tenTimes(3) parent: null", "child 3 finished"]);
+    // The child finishes when the test opens its gate, after the result has crossed back.
+    const held = gate();
+    edge.childGates.set("3", held.promise);
+    try {
+      expect(await edge.runsHelperFn("no children")).toBe(30);
+      expect(edge.runLog).toEqual(["tenTimes(3) parent: null"]);
+    } finally {
+      held.open();
+      edge.childGates.delete("3");
+    }
+    await vi.waitFor(() => expect(edge.runLog).toEqual(["tenTimes(3) parent: null", "child 3 finished"]), {
+      timeout: 5_000,
+    });
   });
 
   it("a failing root rejects run() after its subtree has finished", async () => {
