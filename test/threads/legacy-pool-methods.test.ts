@@ -4,7 +4,7 @@
 // function the same.
 import { afterAll, describe, expect, it } from "vitest";
 import * as promising from "../../src/index.ts";
-import { afterFn, LegacySvc, legacyHere } from "./fixtures/legacy/legacy-pool.ts";
+import { afterFn, LegacySvc, legacyHere, workerDecoratorsFn } from "./fixtures/legacy/legacy-pool.ts";
 
 afterAll(async () => {
   await (promising.Defaults.PROMISING_THREAD_POOL as promising.ThreadPool).close();
@@ -12,8 +12,10 @@ afterAll(async () => {
 
 describe("pool methods compiled with different decorator systems in the two threads", () => {
   it("run in the worker: instance and static methods, and a function decorated after the class", async () => {
-    // The premise: this thread compiled the fixture with legacy decorators.
+    // The premise: this thread compiled the fixture with legacy decorators, and the worker with
+    // standard ones (its decorator got a context object, not a property descriptor).
     expect(legacyHere).toBe(true);
+    expect(await workerDecoratorsFn()).toEqual({ legacy: false, standardContext: true, isMainThread: false });
     expect(await (new LegacySvc(1).add(2) as unknown as Promise<unknown>)).toEqual({
       sum: 3,
       isMainThread: false,
