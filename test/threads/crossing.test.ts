@@ -217,7 +217,7 @@ describe("useThreadPool overridden with .with() inside a pool function", () => {
       loopOnPool: "worker",
       pool: "worker",
       poolOnLoop: "main",
-      poolOnLoopRun: "main",
+      poolOnLoopThenRenamed: "main",
       nullOverride: "DecorationError",
     });
     expect(report.asyncOverride).toMatch(
