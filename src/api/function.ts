@@ -45,8 +45,9 @@ export interface PromisingFunction<
   with(overrides: FunctionOverrides): PromisingFunction<A, T, This, Original>;
   /**
    * Entry point: calls the function as a fresh root, awaits its result and (by default) every
-   * descendant, and returns the result. In a pool worker, a no-op (resolving to `undefined`) when
-   * called by a module's top-level code while the worker imports the module.
+   * descendant, and returns the result. In a pool worker, a no-op (resolving to `undefined`)
+   * outside any pool function (a module's top-level code, also after an async preamble); inside
+   * one, the main thread runs it as a root.
    */
   run(...args: A): Promise<T>;
   /** The function that was decorated. */

@@ -38,8 +38,8 @@ export interface ThreadBridge {
   /** True inside a pool worker. */
   isPoolWorker(): boolean;
   /**
-   * `fn.run()` in a pool worker: a no-op (resolves to `undefined`) while the worker imports a
-   * module, at its top level; otherwise the main thread runs the call as a root of its tree and
+   * `fn.run()` in a pool worker: a no-op (resolves to `undefined`) outside any pool function (no
+   * task in the flow: a module's top-level code); otherwise the main thread runs the call as a root of its tree and
    * waits for it as `run()` does there (`awaitChildren`: RECURSIVELY, true or false). `null` on the
    * main thread: `run()` runs locally.
    */
