@@ -54,14 +54,6 @@ export interface PromisingFunction<
   readonly original: Original;
 }
 
-/** What decorating `(this: This, ...args: A) => R` gives. */
-type Decorated<This, A extends unknown[], R> = PromisingFunction<
-  A,
-  Awaited<R>,
-  This,
-  (this: This, ...args: A) => R
->;
-
 /** Shared by a decorated function and every `.with()` / bound copy of it. */
 interface FunctionIdentity {
   /** How other threads name the decoration (threads/function-registry.ts); `null` when they cannot. */
@@ -439,7 +431,9 @@ export interface FunctionDecorator {
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
-  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): Decorated<This, A, R>;
+  <This, A extends unknown[], R>(
+    fn: (this: This, ...args: A) => R,
+  ): PromisingFunction<A, Awaited<R>, This, (this: This, ...args: A) => R>;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }
 
@@ -450,11 +444,13 @@ export interface PromisingFunctionApi {
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
-  <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): Decorated<This, A, R>;
+  <This, A extends unknown[], R>(
+    fn: (this: This, ...args: A) => R,
+  ): PromisingFunction<A, Awaited<R>, This, (this: This, ...args: A) => R>;
   <This, A extends unknown[], R>(
     options: FunctionOptions,
     fn: (this: This, ...args: A) => R,
-  ): Decorated<This, A, R>;
+  ): PromisingFunction<A, Awaited<R>, This, (this: This, ...args: A) => R>;
   (options: FunctionOptions): FunctionDecorator;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
 }
