@@ -6,7 +6,7 @@ import * as promising from "../../src/index.ts";
 import { gate } from "../helpers.ts";
 import * as polling from "./fixtures/polling.ts";
 import { pollsFn } from "./fixtures/polling.ts";
-import { runFixtureScript } from "./run-fixture.ts";
+import { jsonLines, runFixtureScript } from "./run-fixture.ts";
 
 afterAll(async () => {
   await (promising.Defaults.PROMISING_THREAD_POOL as promising.ThreadPool).close();
@@ -163,10 +163,7 @@ describe("a failure a pool function learns without observing, then observes", ()
   it("is not reported as unobserved at exit; one it never observes is, once", async () => {
     const { code, stdout, stderr } = await runFixtureScript("observed-at-exit.ts");
     expect(stderr).toBe("");
-    const [results, reports] = stdout
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
+    const [results, reports] = jsonLines(stdout) as [Record<string, unknown>, unknown];
     for (const learn of ["awaitChildren", "poll"]) {
       expect(results).toMatchObject({
         [`${learn} then sync`]: "caught TypeError",

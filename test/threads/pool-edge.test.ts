@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import * as promising from "../../src/index.ts";
 import { gate } from "../helpers.ts";
 import * as edge from "./fixtures/pool-edge.ts";
-import { runFixtureScript } from "./run-fixture.ts";
+import { jsonLines, runFixtureScript } from "./run-fixture.ts";
 
 const pools: promising.ThreadPool[] = [];
 
@@ -99,10 +99,7 @@ describe("a pool function returning a thenable that settles inside its own then(
   it("an observed failure is not reported as unobserved at exit; the same failure never observed is, once", async () => {
     const { code, stdout, stderr } = await runFixtureScript("thenables-at-exit.ts");
     expect(stderr).toBe("");
-    const [results, reports] = stdout
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
+    const [results, reports] = jsonLines(stdout) as [Record<string, unknown>, unknown];
     expect(results).toEqual({
       settles: "value 42",
       rejects: "RangeError: rejected in then()",

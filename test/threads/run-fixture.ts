@@ -33,3 +33,11 @@ export function runFixtureScript(name: string): Promise<FixtureRun> {
     });
   });
 }
+
+/** Each line the fixture printed on stdout, parsed as JSON (fixtures that report results as JSON lines). */
+export function jsonLines(stdout: string): unknown[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+}
