@@ -75,24 +75,41 @@ export function enterActive(node: TreeNode): void {
  * (its parent, unless the parent was given explicitly). So a block that has returned, or a
  * promise that has settled, is not entered any more, also for timers and children it left behind.
  */
-export function isEnteredInFlow(node: TreeNode): boolean {
+/**
+ * Whether the current flow runs inside some node `isOne` accepts: the active node, or one of the
+ * nodes isEnteredInFlow walks through from it (whatever their state).
+ */
+export function flowReaches(isOne: (node: TreeNode) => boolean): boolean {
   let current: ActiveValue | null = activeValue();
   while (current !== null) {
+    const node = nodeOf(current)!;
+    if (isOne(node)) return true;
+    current = outerOfActive(current);
+  }
+  return false;
+}
+
+/** One step out along the chain isEnteredInFlow and flowReaches walk (see there). */
+function outerOfActive(current: ActiveValue): ActiveValue | null {
+  if (current._flags & IS_BLOCK_ENTRY) return (current as BlockEntry).outer;
+  const active = current as TreeNode;
+  if (active._flags & IS_PROMISE) {
+    const outer = (active as HasOuter)._outer;
+    return outer !== null ? outer : active._flags & EXPLICIT_PARENT ? null : active._parent;
+  }
+  // A context reached through parent links (a pool worker's copy of a task's ancestry).
+  return active._parent;
+}
+
+export function isEnteredInFlow(node: TreeNode): boolean {
+  for (let current = activeValue(); current !== null; current = outerOfActive(current)) {
     if (current._flags & IS_BLOCK_ENTRY) {
       const entry = current as BlockEntry;
       if (entry.node === node && entry.open) return true;
-      current = entry.outer;
-      continue;
-    }
-    const active = current as TreeNode;
-    if (active === node) return !(active._flags & IS_PROMISE && active._flags & SELF_DONE);
-    if (active._flags & IS_PROMISE) {
-      const outer = (active as HasOuter)._outer;
-      current = outer !== null ? outer : active._flags & EXPLICIT_PARENT ? null : active._parent;
-    } else {
+    } else if (current === node) {
       // A context reached through parent links (a pool worker's copy of a task's ancestry, whose
-      // blocks run on the main thread): counted as entered, as its block may still run there.
-      current = active._parent;
+      // blocks run on the main thread) counts as entered: its block may still run there.
+      return !(node._flags & IS_PROMISE && node._flags & SELF_DONE);
     }
   }
   return false;

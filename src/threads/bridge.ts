@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { CallOrigin } from "../api/function.ts";
-import { activeNode } from "../core/active.ts";
+import { activeNode, flowReaches } from "../core/active.ts";
 import { PromisingError } from "../core/errors.ts";
 import type { PromisingPromise } from "../core/promise.ts";
 import { installThreadBridge, type ThreadBridge } from "../core/thread-contract.ts";
@@ -93,8 +93,11 @@ function failCallsWhileImporting(bridge: ThreadBridge, runtime: WorkerRuntime): 
   // timer or an I/O callback. Called while a task runs (its body or a continuation of it, where
   // the task's promise is active), run() is a call like any other.
   const runAsRoot = bridge.runAsRoot!;
+  const isTask = (node: TreeNode) => runtime.taskNodes.has(node);
   bridge.runAsRoot = (origin, thisArg, args, awaitChildren) => {
-    if (activeNode() === null) return Promise.resolve(undefined);
+    // Top-level code may have entered contexts of its own (`promising.context().run(() => main.run())`):
+    // what counts is whether a task's promise is somewhere up the flow.
+    if (!flowReaches(isTask)) return Promise.resolve(undefined);
     return runAsRoot(origin, thisArg, args, awaitChildren);
   };
   return bridge;

@@ -31,13 +31,14 @@ const runtime: WorkerRuntime = {
   nodeRefs: new WorkerNodeRefs((message) => client.post(message)),
   importing: null,
   pool: (workerData as { pool?: PoolNameInWorkers }).pool ?? null,
+  taskNodes: new WeakSet(),
 };
 setWorkerRuntime(runtime);
 
 // Loaded after the runtime exists: the public entry installs the bridge for this thread.
 const { runTask, settleWatch, skipTask, tagFatalErrors } = await import("./worker-tasks.ts");
 const { PromisingError } = await import("../index.ts");
-tagFatalErrors();
+tagFatalErrors(runtime);
 
 // The source-mode bootstrap registered tsx already (worker-bootstrap.mjs).
 let tsxRegistered =

@@ -41,6 +41,8 @@ export interface WorkerRuntime {
   importing: string | null;
   /** The pool this worker belongs to (see PoolNameInWorkers). */
   readonly pool: PoolNameInWorkers;
+  /** The promises of the tasks this worker ran (their stand-ins): what tells a task's flow apart from top-level code. */
+  readonly taskNodes: WeakSet<TreeNode>;
 }
 
 const kRuntime = Symbol.for("promising-ts.worker-runtime");

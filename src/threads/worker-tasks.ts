@@ -42,21 +42,18 @@ export function settleWatch(runtime: WorkerRuntime, message: SettledMessage): vo
   else watch.settle(false, decodeThrown(outcome.error));
 }
 
-/** The promises of the tasks this worker ran (their stand-ins), to name the pool function a failure came from. */
-const taskNodes = new WeakSet<TreeNode>();
-
 /**
  * An error that kills this worker (uncaught, or an unhandled rejection) leaves no promise to
  * carry it: the pool reports it on the main thread (pool.ts). Tag it with what was running,
  * read from the async context the failing callback ran in (the pool function's, for a timer or
  * promise it left behind).
  */
-export function tagFatalErrors(): void {
+export function tagFatalErrors(runtime: WorkerRuntime): void {
   process.on("uncaughtExceptionMonitor", (error, origin) => {
     if (error === null || typeof error !== "object") return;
     const node = activeNode();
     let task: TreeNode | null = node;
-    while (task !== null && !taskNodes.has(task)) task = task._parent;
+    while (task !== null && !runtime.taskNodes.has(task)) task = task._parent;
     const info: WorkerFailureInfo = {
       origin,
       functionName: task?.namespace ?? null,
@@ -170,7 +167,7 @@ function mirrorAncestry(runtime: WorkerRuntime, task: TaskMessage): TreeNode {
   runtime.taskNodeId = own.id;
   runtime.taskTouched = false;
   runtime.taskNode = makeTaskHandle(runtime, own.id, own.namespace, parent);
-  taskNodes.add(runtime.taskNode);
+  runtime.taskNodes.add(runtime.taskNode);
   const pool = poolInThisWorker(runtime);
   if (pool !== undefined && runtime.taskNode._pool !== pool) runtime.taskNode._pool = pool;
   return runtime.taskNode;
