@@ -169,6 +169,15 @@ describe("ContextAlreadyActiveError only for a context entered in this flow (SPE
     await expect(wrapped()).rejects.toBeInstanceOf(promising.ContextAlreadyActiveError);
   });
 
+  it("and such a wrapper passed as a block to ctx.run() keeps ctx active across its awaits", async () => {
+    const ctx = new promising.PromisingContext({ namespace: "outer-of-wrapper" });
+    const block = promising.context(async function innerWrapped() {
+      await sleep(1);
+      return ctx.run(() => "re-entered");
+    });
+    await expect(ctx.run(block)).rejects.toBeInstanceOf(promising.ContextAlreadyActiveError);
+  });
+
   it("an async block's ignored failure still reaches unhandledRejection with its own error", () => {
     const result = runFixture("async-block-unhandled.ts");
     expect(result.stdout).toContain("unhandledRejection: the block's own error");

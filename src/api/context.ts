@@ -3,7 +3,7 @@
  * of a function (decorator form). Unlike `promising.function`, it returns what the block or
  * function returns, not a Promise.
  */
-import { PromisingContext, runBlock } from "../core/context.ts";
+import { PromisingContext, runBlock, setAsyncBlockRecognizer } from "../core/context.ts";
 import {
   CONTEXT_KEYS,
   type ContextOptions,
@@ -34,7 +34,7 @@ export interface ContextFactory {
     value: (this: This, ...args: A) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): any;
-  /** Runs `block` in a fresh context; returns exactly what the block returns. */
+  /** Runs `block` in a fresh context; returns what the block returns (for an async block, a promise settling as its own does). */
   run<R>(block: (context: PromisingContext) => R): R;
   <This, A extends unknown[], R>(fn: (this: This, ...args: A) => R): ContextFunction<A, R, This>;
   (target: object, key: string | symbol, descriptor: PropertyDescriptor): any;
@@ -88,6 +88,9 @@ export function isAsyncFunction(fn: AnyFunction): boolean {
   }
   return Object.prototype.toString.call(inner) === "[object AsyncFunction]";
 }
+
+// `ctx.run(wrapper)` with a wrapper of an async function runs until the wrapped function is done.
+setAsyncBlockRecognizer((fn) => typeof fn === "function" && isAsyncFunction(fn as AnyFunction));
 
 function makeContextFunction(state: ContextFunctionState): ContextFunction {
   const { original, options, receiver, naming } = state;

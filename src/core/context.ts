@@ -257,8 +257,18 @@ function exitRun(context: TreeNode): void {
 
 const nativeThen = NativePromise.prototype.then;
 
-const isAsyncFunction = (fn: unknown): boolean =>
+/**
+ * Whether a block is async: an async function, by default. The api layer (api/context.ts) widens
+ * this to the plain functions that stand for one (a `promising.context` wrapper of an async
+ * function), which the core cannot recognise itself.
+ */
+let isAsyncFunction = (fn: unknown): boolean =>
   Object.prototype.toString.call(fn) === "[object AsyncFunction]";
+
+/** @internal See isAsyncFunction. */
+export function setAsyncBlockRecognizer(recognize: (fn: unknown) => boolean): void {
+  isAsyncFunction = recognize;
+}
 
 /**
  * @internal `context.run(block)`. `blockIsAsync`: the block is an async function, or a plain
