@@ -134,25 +134,19 @@ function decorateStandard(
   return wrapper;
 }
 
-const metadataKeys: symbol[] = [
-  ...((Symbol as { metadata?: symbol }).metadata !== undefined
-    ? [(Symbol as { metadata?: symbol }).metadata!]
-    : []),
-  Symbol.for("Symbol.metadata"),
-];
-
 /**
  * The class that declares an instance method, from the first instance built, which may be of a
  * subclass: the class in its constructor's chain that owns the decorator metadata object the
- * method's decorator saw (every decorated class has one of its own). Without metadata (tsc on a
- * Node without Symbol.metadata), the instance's own class.
+ * method's decorator saw (every decorated class has one of its own, under `Symbol.metadata`,
+ * whichever symbol a compiler or polyfill chose: all own symbol keys are looked at). Without
+ * metadata (tsc on a Node without Symbol.metadata and no polyfill), the instance's own class.
  */
 function declaringClass(constructor: AnyFunction, metadata: object | undefined): AnyFunction {
   if (metadata === undefined) return constructor;
   for (let cls: unknown = constructor; typeof cls === "function"; cls = Object.getPrototypeOf(cls)) {
-    for (const key of metadataKeys) {
-      if (Object.hasOwn(cls, key) && (cls as unknown as Record<symbol, unknown>)[key] === metadata)
-        return cls as AnyFunction;
+    for (const key of Object.getOwnPropertySymbols(cls)) {
+      // Through the descriptor: a static accessor under a symbol key is not run.
+      if (Object.getOwnPropertyDescriptor(cls, key)?.value === metadata) return cls as AnyFunction;
     }
   }
   return constructor;
