@@ -20,6 +20,23 @@ function runFixture(name: string) {
   });
 }
 
+describe("a bare p.constructor read (SPEC 2.9)", () => {
+  it("on a failing child, settled or not, never reaches unhandledRejection; a later await catches the failure", () => {
+    const result = runFixture("constructor-read.ts");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        "plain object: false",
+        "plain object: false",
+        "caught: failed child",
+        "caught: failed child",
+        "fixture finished",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
 describe("inspecting a promise neither starts nor observes it", () => {
   it("util.inspect of a deferred promise does not start it", async () => {
     let ran = 0;

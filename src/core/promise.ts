@@ -778,9 +778,20 @@ function settle(promise: PromisingPromise<unknown>, state: number, value: unknow
 function settleNative(promise: PromisingPromise<unknown>): void {
   const resolve = promise._resolveNative!;
   promise._resolveNative = null;
-  if (promise._state === FULFILLED) resolve(promise._result);
-  else resolve(new RejectingThenable(promise._result));
+  if (promise._state === FULFILLED) {
+    resolve(promise._result);
+    return;
+  }
+  resolve(new RejectingThenable(promise._result));
+  // The native side was linked because something consumed the promise: `await`, `.then`,
+  // Promise.all, which attach handlers of their own, or a bare `p.constructor` read (a library's
+  // plain-object check, a test runner's equality), which does not. The failure counts as observed
+  // either way (linkNative), so it is handled here too: a bare read must not turn it into Node's
+  // `unhandledRejection`, which would end the process (SPEC 2.9). Only on this rare path.
+  nativeThenOf.call(promise, undefined, ignoreRejection);
 }
+
+const ignoreRejection = (): void => {};
 
 /** Resolving a native promise with this rejects it with `reason` (no rejected promise is created on the way). */
 class RejectingThenable {
