@@ -11,16 +11,18 @@ type AnyFunction = (...args: any[]) => any;
 /** How one API (function or context) wraps a function and binds a wrapper to a receiver. */
 export interface Wrapping {
   readonly apiName: string;
-  /** Wraps `fn`; `namespace` is the default namespace (function name, or Class.method later). */
-  /** `placement`: where a decorated method lives; absent for a plain function. */
+  /**
+   * Wraps `fn` (its default namespace is its name, or Class.method later). `placement`: where a
+   * decorated method lives; absent for a plain function.
+   */
   wrap(fn: AnyFunction, options: Record<string, unknown>, placement?: "static" | "instance"): AnyFunction;
   /** A wrapper that calls with `this === receiver` whatever the call site (for `obj.method.with()`). */
   bind(wrapper: AnyFunction, receiver: object): AnyFunction;
   /**
    * Tells a method wrapper its `Class.method` name (ignored when a namespace was given
-   * explicitly) and its home: the class for static methods, the prototype for instance methods.
+   * explicitly) and its home: the class for static methods, the prototype for instance methods,
+   * `null` when unknown (a private instance method).
    */
-  /** `home`: the class (static) or prototype (instance) that defines the method; null when unknown (private). */
   nameMethod(wrapper: AnyFunction, namespace: string, home: object | null): void;
 }
 

@@ -68,14 +68,6 @@ export function enterActive(node: TreeNode): void {
 }
 
 /**
- * Whether `node` is entered in the current flow (SPEC 4.3: re-entering it throws
- * ContextAlreadyActiveError): a block still runs in it somewhere up the chain of what was
- * active where the current work began, or it is a promise whose work still runs. The chain goes
- * from each block to where its `run()` was called, and from each promise to where it was created
- * (its parent, unless the parent was given explicitly). So a block that has returned, or a
- * promise that has settled, is not entered any more, also for timers and children it left behind.
- */
-/**
  * Whether the current flow runs inside some node `isOne` accepts: the active node, or one of the
  * nodes isEnteredInFlow walks through from it (whatever their state).
  */
@@ -101,6 +93,14 @@ function outerOfActive(current: ActiveValue): ActiveValue | null {
   return active._parent;
 }
 
+/**
+ * Whether `node` is entered in the current flow (SPEC 4.3: re-entering it throws
+ * ContextAlreadyActiveError): a block still runs in it somewhere up the chain of what was
+ * active where the current work began, or it is a promise whose work still runs. The chain goes
+ * from each block to where its `run()` was called, and from each promise to where it was created
+ * (its parent, unless the parent was given explicitly). So a block that has returned, or a
+ * promise that has settled, is not entered any more, also for timers and children it left behind.
+ */
 export function isEnteredInFlow(node: TreeNode): boolean {
   for (let current = activeValue(); current !== null; current = outerOfActive(current)) {
     if (current._flags & IS_BLOCK_ENTRY) {
